@@ -1,0 +1,13 @@
+//! The sensor vocabulary shared by ingest, store and dashboard: the fixed set of
+//! quantities with their units and plausible ranges, the node registry record, the
+//! decoded message and the dead-letter record.
+
+mod dead_letter;
+mod message;
+mod node;
+mod quantity;
+
+pub use dead_letter::{DeadLetter, RejectReason};
+pub use message::{Message, Reading};
+pub use node::{Node, NodeId, NodeIdError, NodeStatus};
+pub use quantity::{Quantity, UnknownQuantity};
