@@ -1,0 +1,107 @@
+//! Configuration of ingest: the broker, batching and validation limits.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownNodePolicy {
+    /// Keep the data and add the node to the registry as pending (never public).
+    #[default]
+    Register,
+    /// Refuse the data; it goes to the dead-letter store.
+    Reject,
+}
+
+/// What a payload must satisfy to be accepted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValidationLimits {
+    /// Largest accepted payload, in bytes.
+    pub max_payload_bytes: usize,
+    /// How far ahead of the server clock a timestamp may be (node clock skew).
+    #[serde(with = "humantime_serde")]
+    pub max_clock_skew: Duration,
+    /// How old a timestamp may be (store-and-forward after an outage).
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+    /// Most values in one message.
+    pub max_values: usize,
+}
+
+impl Default for ValidationLimits {
+    fn default() -> Self {
+        ValidationLimits {
+            max_payload_bytes: 64 * 1024,
+            max_clock_skew: Duration::from_secs(120),
+            max_age: Duration::from_secs(30 * 86400),
+            max_values: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Flush a batch once it holds this many readings (values).
+    pub batch_rows: usize,
+    /// Flush a batch at the latest this long after its first message arrived.
+    #[serde(with = "humantime_serde")]
+    pub batch_interval: Duration,
+    /// Flush early when no message arrived for this long (low load, low latency).
+    #[serde(with = "humantime_serde")]
+    pub batch_idle: Duration,
+    /// Messages waiting for the writer before receivers are slowed down.
+    pub queue_capacity: usize,
+    pub unknown_nodes: UnknownNodePolicy,
+    pub limits: ValidationLimits,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            batch_rows: 5000,
+            batch_interval: Duration::from_millis(200),
+            batch_idle: Duration::from_millis(5),
+            queue_capacity: 20_000,
+            unknown_nodes: UnknownNodePolicy::Register,
+            limits: ValidationLimits::default(),
+        }
+    }
+}
+
+/// The broker ingest subscribes to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// `mqtt://host:port` (TLS is terminated in front of veghe or not used).
+    pub url: String,
+    /// Client id; with a persistent session the broker keeps unacknowledged messages
+    /// for it across restarts, so each ingest worker needs its own.
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Shared-subscription group (`$share/GROUP/…`) so that several ingest workers
+    /// split the load; empty for a plain subscription.
+    pub shared_group: String,
+    #[serde(with = "humantime_serde")]
+    pub keep_alive: Duration,
+    /// Largest MQTT packet the client accepts; larger payloads are dead-lettered by
+    /// `limits.max_payload_bytes` well before this.
+    pub max_packet_bytes: usize,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            url: "mqtt://127.0.0.1:1883".into(),
+            client_id: "veghe-ingest-1".into(),
+            username: None,
+            password: None,
+            shared_group: "veghe-ingest".into(),
+            keep_alive: Duration::from_secs(30),
+            max_packet_bytes: 16 * 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The batching writer: collects decoded submissions from every transport, writes them
+//! to the store in batches (by size, age and idleness), and only then completes each
+//! one — an MQTT acknowledgement to the broker or an HTTP reply. A failed write is
+//! retried and nothing is acknowledged until it succeeds, so the broker keeps every
+//! message it handed over until it is durable.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use veghe_sensors::{DeadLetter, Message, Node, RejectReason};
+use veghe_store::Store;
+
+use crate::{Decoded, IngestConfig, IngestError, IngestMetrics, NodeRegistry, UnknownNodePolicy};
+
+/// How a submission is completed once its batch is committed.
+pub enum Completion {
+    /// Acknowledge a QoS 1 publish to the broker.
+    Mqtt { client: rumqttc::AsyncClient, publish: rumqttc::Publish },
+    /// Answer a waiting request.
+    Reply(oneshot::Sender<Result<WriteReceipt, IngestError>>),
+    None,
+}
+
+/// One decoded payload on its way to the store.
+pub struct Submission {
+    pub decoded: Decoded,
+    /// Registry kind for a node first seen through this submission.
+    pub node_kind: &'static str,
+    /// Position the node reported, used when it is registered as pending.
+    pub location: Option<(f64, f64)>,
+    pub completion: Completion,
+}
+
+/// What happened to one submission.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WriteReceipt {
+    /// Values stored (0 when the message was a duplicate or refused).
+    pub stored: usize,
+    pub duplicate: bool,
+    /// Dead letters written for this submission.
+    pub rejected: usize,
+}
+
+/// Sends submissions to the writer. The writer flushes and stops once every handle is
+/// dropped.
+#[derive(Clone)]
+pub struct IngestHandle {
+    tx: mpsc::Sender<Submission>,
+    pub config: Arc<IngestConfig>,
+    pub metrics: Arc<IngestMetrics>,
+    pub registry: Arc<NodeRegistry>,
+}
+
+impl IngestHandle {
+    /// Queues a submission, waiting while the writer is saturated (back-pressure).
+    pub async fn submit(&self, submission: Submission) -> Result<(), IngestError> {
+        self.tx.send(submission).await.map_err(|_| IngestError::ShuttingDown)
+    }
+
+    /// Queues a submission and waits until it is committed.
+    pub async fn submit_and_wait(
+        &self,
+        decoded: Decoded,
+        node_kind: &'static str,
+        location: Option<(f64, f64)>,
+    ) -> Result<WriteReceipt, IngestError> {
+        let (tx, rx) = oneshot::channel();
+        self.submit(Submission { decoded, node_kind, location, completion: Completion::Reply(tx) })
+            .await?;
+        rx.await.map_err(|_| IngestError::ShuttingDown)?
+    }
+}
+
+/// Starts the writer task.
+pub fn spawn(
+    store: Store,
+    registry: Arc<NodeRegistry>,
+    config: IngestConfig,
+    metrics: Arc<IngestMetrics>,
+) -> (IngestHandle, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+    let config = Arc::new(config);
+    let handle = IngestHandle { tx, config: config.clone(), metrics: metrics.clone(), registry: registry.clone() };
+    let writer = Writer { store, registry, config, metrics, rx };
+    (handle, tokio::spawn(writer.run()))
+}
+
+struct Writer {
+    store: Store,
+    registry: Arc<NodeRegistry>,
+    config: Arc<IngestConfig>,
+    metrics: Arc<IngestMetrics>,
+    rx: mpsc::Receiver<Submission>,
+}
+
+fn rows_of(s: &Submission) -> usize {
+    s.decoded.message.as_ref().map_or(0, |m| m.values.len()) + s.decoded.dead_letters.len()
+}
+
+impl Writer {
+    async fn run(mut self) {
+        while let Some(first) = self.rx.recv().await {
+            let started = Instant::now();
+            let mut rows = rows_of(&first);
+            let mut batch = vec![first];
+            let deadline = started + self.config.batch_interval;
+            while rows < self.config.batch_rows {
+                // Take what is already queued without waiting.
+                match self.rx.try_recv() {
+                    Ok(s) => {
+                        rows += rows_of(&s);
+                        batch.push(s);
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                    Err(mpsc::error::TryRecvError::Empty) => {}
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                let wait = self.config.batch_idle.min(deadline - now);
+                match tokio::time::timeout(wait, self.rx.recv()).await {
+                    Ok(Some(s)) => {
+                        rows += rows_of(&s);
+                        batch.push(s);
+                    }
+                    Ok(None) => break,
+                    Err(_) => break, // idle: flush what we have
+                }
+            }
+            self.flush(batch).await;
+        }
+        tracing::debug!("ingest writer stopped: every sender is gone");
+    }
+
+    async fn flush(&self, mut batch: Vec<Submission>) {
+        let mut messages: Vec<Message> = Vec::with_capacity(batch.len());
+        let mut owners: Vec<usize> = Vec::with_capacity(batch.len());
+        let mut letters: Vec<DeadLetter> = Vec::new();
+        let mut letter_owner: Vec<usize> = Vec::new();
+        let mut pending: Vec<Node> = Vec::new();
+        for (i, sub) in batch.iter_mut().enumerate() {
+            for letter in sub.decoded.dead_letters.drain(..) {
+                letters.push(letter);
+                letter_owner.push(i);
+            }
+            let Some(message) = sub.decoded.message.take() else { continue };
+            if self.registry.status(&message.node).is_none()
+                && !pending.iter().any(|n| n.id == message.node)
+            {
+                match self.config.unknown_nodes {
+                    UnknownNodePolicy::Register => {
+                        let mut node = Node::pending(message.node.clone(), sub.node_kind);
+                        if let Some((lat, lon)) = sub.location {
+                            node.lat = Some(lat);
+                            node.lon = Some(lon);
+                        }
+                        pending.push(node);
+                    }
+                    UnknownNodePolicy::Reject => {
+                        letters.push(DeadLetter::new(
+                            "registry",
+                            Some(message.node.to_string()),
+                            RejectReason::UnknownNode,
+                            format!("node `{}` is not registered", message.node),
+                            describe(&message).as_bytes(),
+                        ));
+                        letter_owner.push(i);
+                        continue;
+                    }
+                }
+            }
+            messages.push(message);
+            owners.push(i);
+        }
+
+        let started = Instant::now();
+        let outcome = self.write_with_retry(&pending, &messages, &letters).await;
+        for node in &pending {
+            self.registry.insert(node);
+        }
+        // Duplicates are dead-lettered too, with what identified them.
+        let duplicates: Vec<DeadLetter> = outcome
+            .duplicates
+            .iter()
+            .filter_map(|&i| messages.get(i))
+            .map(|m| {
+                DeadLetter::new("store", Some(m.node.to_string()), RejectReason::Duplicate,
+                    match m.seq {
+                        Some(seq) => format!("seq {seq} of node `{}` is already stored", m.node),
+                        None => format!("a message of node `{}` at {} is already stored", m.node, m.ts),
+                    },
+                    describe(m).as_bytes())
+            })
+            .collect();
+        if !duplicates.is_empty() {
+            self.write_with_retry(&[], &[], &duplicates).await;
+        }
+        let committed = Utc::now();
+        self.metrics.batch_latency.observe(started.elapsed());
+        self.metrics.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for letter in letters.iter().chain(&duplicates) {
+            self.metrics.reject(letter.reason);
+        }
+
+        let mut receipts = vec![WriteReceipt::default(); batch.len()];
+        for &o in &letter_owner {
+            receipts[o].rejected += 1;
+        }
+        let mut stored_messages = 0u64;
+        let mut stored_values = 0u64;
+        for (mi, (message, &owner)) in messages.iter().zip(&owners).enumerate() {
+            if outcome.duplicates.binary_search(&mi).is_ok() {
+                receipts[owner].duplicate = true;
+                receipts[owner].rejected += 1;
+            } else {
+                receipts[owner].stored = message.values.len();
+                stored_messages += 1;
+                stored_values += message.values.len() as u64;
+                if let Ok(lag) = committed.signed_duration_since(message.ts).to_std() {
+                    self.metrics.commit_lag.observe(lag);
+                }
+            }
+        }
+        self.metrics.messages_stored.fetch_add(stored_messages, std::sync::atomic::Ordering::Relaxed);
+        self.metrics.readings_stored.fetch_add(stored_values, std::sync::atomic::Ordering::Relaxed);
+
+        for (sub, receipt) in batch.into_iter().zip(receipts) {
+            match sub.completion {
+                Completion::Mqtt { client, publish } => {
+                    // A lost ack only means a redelivery, which de-duplication absorbs.
+                    if let Err(e) = client.ack(&publish).await {
+                        tracing::debug!(error = %e, "MQTT ack not sent; the broker will redeliver");
+                    }
+                }
+                Completion::Reply(tx) => {
+                    let _ = tx.send(Ok(receipt));
+                }
+                Completion::None => {}
+            }
+        }
+    }
+
+    /// Writes until it succeeds; the store being away must not lose anything, and
+    /// nothing is acknowledged meanwhile.
+    async fn write_with_retry(
+        &self,
+        pending: &[Node],
+        messages: &[Message],
+        letters: &[DeadLetter],
+    ) -> veghe_store::WriteOutcome {
+        let mut backoff = Duration::from_millis(100);
+        let mut failures = 0u32;
+        loop {
+            let attempt = async {
+                if !pending.is_empty() {
+                    self.store.register_pending(pending).await?;
+                }
+                self.store.write_batch(messages, letters).await
+            };
+            match attempt.await {
+                Ok(outcome) => {
+                    if failures > 0 {
+                        tracing::info!(failures, "store writes recovered");
+                    }
+                    return outcome;
+                }
+                Err(e) => {
+                    self.metrics.store_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if failures == 0 {
+                        tracing::error!(error = %e, messages = messages.len(),
+                            "batch write failed; retrying until the store accepts it");
+                    }
+                    failures += 1;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}
+
+/// A short JSON description of a message for a dead letter.
+fn describe(m: &Message) -> String {
+    serde_json::json!({
+        "node": m.node.as_str(),
+        "seq": m.seq,
+        "ts": m.ts.to_rfc3339(),
+        "values": m.values.iter().map(|(q, v)| (q.name().to_owned(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+    })
+    .to_string()
+}
