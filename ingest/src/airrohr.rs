@@ -109,9 +109,9 @@ pub fn decode_push(
         decoded: Decoded::refuse(SOURCE, node, reason, detail, body),
         location: None,
     };
-    if body.len() > limits.max_payload_bytes {
+    if body.len() > *limits.max_payload_bytes {
         return refuse(x_sensor, RejectReason::PayloadTooLarge,
-            format!("{} bytes, limit {}", body.len(), limits.max_payload_bytes));
+            format!("{} bytes, limit {}", body.len(), *limits.max_payload_bytes));
     }
     let json = match parse_json(body) {
         Ok(v) => v,

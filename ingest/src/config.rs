@@ -18,8 +18,9 @@ pub enum UnknownNodePolicy {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ValidationLimits {
-    /// Largest accepted payload, in bytes.
-    pub max_payload_bytes: usize,
+    /// Largest accepted payload (`"64 KiB"`, or a number of bytes).
+    #[serde(rename = "max_payload")]
+    pub max_payload_bytes: ByteSize,
     /// How far ahead of the server clock a timestamp may be (node clock skew).
     #[serde(with = "humantime_serde")]
     pub max_clock_skew: Duration,
@@ -33,7 +34,7 @@ pub struct ValidationLimits {
 impl Default for ValidationLimits {
     fn default() -> Self {
         ValidationLimits {
-            max_payload_bytes: 64 * 1024,
+            max_payload_bytes: ByteSize(64 * 1024),
             max_clock_skew: Duration::from_secs(120),
             max_age: Duration::from_secs(30 * 86400),
             max_values: 64,
@@ -88,8 +89,9 @@ pub struct MqttConfig {
     #[serde(with = "humantime_serde")]
     pub keep_alive: Duration,
     /// Largest MQTT packet the client accepts; larger payloads are dead-lettered by
-    /// `limits.max_payload_bytes` well before this.
-    pub max_packet_bytes: usize,
+    /// `ingest.limits.max_payload` well before this.
+    #[serde(rename = "max_packet")]
+    pub max_packet_bytes: ByteSize,
 }
 
 impl Default for MqttConfig {
@@ -101,7 +103,68 @@ impl Default for MqttConfig {
             password: None,
             shared_group: "veghe-ingest".into(),
             keep_alive: Duration::from_secs(30),
-            max_packet_bytes: 16 * 1024 * 1024,
+            max_packet_bytes: ByteSize(16 * 1024 * 1024),
+        }
+    }
+}
+
+/// A size in bytes, written as a number of bytes or with a unit: `"64 KiB"`, `"16MiB"`,
+/// `"1 MB"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub usize);
+
+impl std::ops::Deref for ByteSize {
+    type Target = usize;
+    fn deref(&self) -> &usize {
+        &self.0
+    }
+}
+
+impl ByteSize {
+    pub fn parse(s: &str) -> Result<ByteSize, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (digits, unit) = s.split_at(split);
+        let n: usize = digits.parse().map_err(|_| format!("`{s}` is not a size like \"64 KiB\""))?;
+        let factor = match unit.trim() {
+            "" | "B" => 1,
+            "KB" | "kB" => 1000,
+            "KiB" => 1024,
+            "MB" => 1000 * 1000,
+            "MiB" => 1024 * 1024,
+            "GB" => 1000 * 1000 * 1000,
+            "GiB" => 1024 * 1024 * 1024,
+            other => return Err(format!("unknown size unit `{other}` (B, KB, KiB, MB, MiB, GB, GiB)")),
+        };
+        n.checked_mul(factor).map(ByteSize).ok_or_else(|| format!("`{s}` is too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(usize),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => Ok(ByteSize(n)),
+            Raw::Text(s) => ByteSize::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByteSize;
+
+    #[test]
+    fn sizes() {
+        let cases = [("64 KiB", Some(65536)), ("16MiB", Some(16 << 20)), ("1 MB", Some(1_000_000)),
+            ("512", Some(512)), ("12 parsecs", None), ("KiB", None)];
+        for (s, want) in cases {
+            assert_eq!(ByteSize::parse(s).ok().map(|b| b.0), want, "{s}");
         }
     }
 }

@@ -14,7 +14,7 @@ mod registry;
 pub mod wire;
 pub mod writer;
 
-pub use config::{IngestConfig, MqttConfig, UnknownNodePolicy, ValidationLimits};
+pub use config::{ByteSize, IngestConfig, MqttConfig, UnknownNodePolicy, ValidationLimits};
 pub use error::IngestError;
 pub use metrics::IngestMetrics;
 pub use registry::NodeRegistry;

@@ -1,7 +1,7 @@
 //! Ingest counters and histograms, rendered in the Prometheus text format.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use veghe_sensors::RejectReason;
@@ -65,6 +65,10 @@ impl Histogram {
 
 #[derive(Debug, Default)]
 pub struct IngestMetrics {
+    /// Whether the MQTT subscriber holds a connection to the broker now.
+    pub mqtt_connected: AtomicBool,
+    /// Whether an MQTT subscriber runs at all.
+    pub mqtt_enabled: AtomicBool,
     pub received_mqtt: AtomicU64,
     pub received_http: AtomicU64,
     pub messages_stored: AtomicU64,
@@ -108,6 +112,7 @@ impl IngestMetrics {
         for (i, reason) in RejectReason::ALL.iter().enumerate() {
             let _ = writeln!(out, "veghe_ingest_rejected_total{{reason=\"{}\"}} {}", reason.as_str(), self.rejected[i].load(Relaxed));
         }
+        let _ = writeln!(out, "# HELP veghe_ingest_mqtt_connected Whether the subscriber is connected.\n# TYPE veghe_ingest_mqtt_connected gauge\nveghe_ingest_mqtt_connected {}", u8::from(self.mqtt_connected.load(Relaxed)));
         counter(out, "veghe_ingest_batches_total", "Batches committed.");
         let _ = writeln!(out, "veghe_ingest_batches_total {}", self.batches.load(Relaxed));
         counter(out, "veghe_ingest_store_errors_total", "Failed batch writes (retried).");

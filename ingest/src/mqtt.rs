@@ -1,6 +1,7 @@
 //! The MQTT subscriber: a persistent session with manual acknowledgements, optionally
 //! in a shared-subscription group so that several ingest workers split the load.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -44,7 +45,7 @@ pub fn options(config: &MqttConfig) -> Result<MqttOptions, IngestError> {
     let (host, port) = parse_broker_url(&config.url)?;
     let mut opts = MqttOptions::new(config.client_id.clone(), host, port);
     opts.set_keep_alive(config.keep_alive.max(Duration::from_secs(5)));
-    opts.set_max_packet_size(config.max_packet_bytes, config.max_packet_bytes);
+    opts.set_max_packet_size(*config.max_packet_bytes, *config.max_packet_bytes);
     if let Some(user) = &config.username {
         opts.set_credentials(user.clone(), config.password.clone().unwrap_or_default());
     }
@@ -69,6 +70,7 @@ pub async fn run(
     let limits = handle.config.limits.clone();
     let metrics = handle.metrics.clone();
     let mut handle = Some(handle);
+    metrics.mqtt_enabled.store(true, Relaxed);
     let mut backoff = Duration::from_millis(200);
     let mut draining_since = None;
     loop {
@@ -88,6 +90,7 @@ pub async fn run(
             event = events.poll() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     backoff = Duration::from_millis(200);
+                    metrics.mqtt_connected.store(true, Relaxed);
                     tracing::info!(broker = %config.url, session_present = ack.session_present,
                         filter = %filter, "connected to the MQTT broker");
                     client.subscribe(filter.clone(), QoS::AtLeastOnce).await?;
@@ -104,6 +107,7 @@ pub async fn run(
                 }
                 Ok(_) => {}
                 Err(e) => {
+                    metrics.mqtt_connected.store(false, Relaxed);
                     tracing::warn!(broker = %config.url, error = %e, retry_in_ms = backoff.as_millis() as u64,
                         "MQTT connection lost; reconnecting");
                     tokio::time::sleep(backoff).await;
@@ -115,6 +119,7 @@ pub async fn run(
             break;
         }
     }
+    metrics.mqtt_connected.store(false, Relaxed);
     // Flush the acknowledgements still queued in the client, then leave cleanly.
     let _ = client.disconnect().await;
     let _ = tokio::time::timeout(Duration::from_secs(2), async {

@@ -64,9 +64,9 @@ pub fn decode_mqtt(
         }
     };
     let node = Some(topic_node.as_str());
-    if payload.len() > limits.max_payload_bytes {
+    if payload.len() > *limits.max_payload_bytes {
         return Decoded::refuse(topic, node, RejectReason::PayloadTooLarge,
-            format!("{} bytes, limit {}", payload.len(), limits.max_payload_bytes), payload);
+            format!("{} bytes, limit {}", payload.len(), *limits.max_payload_bytes), payload);
     }
     let body = match parse_json(payload) {
         Ok(v) => v,

@@ -1,0 +1,214 @@
+//! The command line: `veghe demo`, `run`, `migrate`, `sim sensors`, `config check`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::system;
+
+#[derive(Debug, Parser)]
+#[command(name = "veghe", version, about = "Smart-city sensor and camera-alert pipeline")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the configuration and the local data are.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// TOML configuration file (keys can be overridden by VEGHE_SECTION__KEY).
+    #[arg(long, short = 'c', env = "VEGHE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (the embedded store lives here unless store.url is set).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything in one process on embedded defaults: MQTT broker, SQLite store under
+    /// the data directory, the sensor simulator, and the dashboard.
+    Demo {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// HTTP address of the dashboard and API [default: 127.0.0.1:8080].
+        #[arg(long)]
+        http: Option<SocketAddr>,
+        /// Address of the embedded MQTT broker [default: 127.0.0.1:1883].
+        #[arg(long)]
+        mqtt: Option<SocketAddr>,
+        /// Simulated sensor nodes.
+        #[arg(long, default_value_t = 60)]
+        sensors: usize,
+        /// How often each simulated node reports.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        interval: Duration,
+    },
+    /// Production: external broker and database as the configuration says.
+    Run {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Overrides http.listen.
+        #[arg(long)]
+        http: Option<SocketAddr>,
+    },
+    /// Applies the store's migrations and exits.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Simulators that feed a running veghe.
+    #[command(subcommand)]
+    Sim(SimCommand),
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// A fleet of noise and air-quality nodes over Bucharest Sector 6, publishing to a
+    /// broker until Ctrl-C.
+    Sensors {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long, default_value_t = 50)]
+        nodes: usize,
+        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        broker: String,
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        interval: Duration,
+        #[arg(long, default_value_t = 6)]
+        seed: u64,
+        /// Also register the simulated nodes (public, active) in the store named by
+        /// --config/--data, so that they appear on the map.
+        #[arg(long)]
+        register: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Loads and validates a configuration file (with environment overrides).
+    Check { file: PathBuf },
+}
+
+fn load(store: &StoreArgs, env: &[(String, String)]) -> anyhow::Result<Config> {
+    let mut config = Config::load(store.config.as_deref(), env.iter().cloned())?;
+    if let Some(data) = &store.data {
+        config.data_dir = data.clone();
+    }
+    Ok(config)
+}
+
+/// Runs a parsed command. `env` is the process environment.
+pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo { store, http, mqtt, sensors, interval } => {
+            let mut config = load(&store, &env)?;
+            config.broker.embedded = true;
+            if let Some(addr) = mqtt {
+                config.broker.listen = addr;
+            }
+            if let Some(addr) = http {
+                config.http.listen = addr;
+            }
+            config.mqtt.client_id = "veghe-demo-ingest".into();
+            config.simulator.enabled = true;
+            config.simulator.nodes = sensors;
+            config.simulator.interval = interval;
+            serve_until_signal(config).await
+        }
+        Command::Run { store, http } => {
+            if store.config.is_none() {
+                anyhow::bail!("`veghe run` needs --config FILE (see veghe.example.toml)");
+            }
+            let mut config = load(&store, &env)?;
+            if let Some(addr) = http {
+                config.http.listen = addr;
+            }
+            serve_until_signal(config).await
+        }
+        Command::Migrate { store } => {
+            let config = load(&store, &env)?;
+            let db = system::open_store(&config).await?;
+            db.close().await;
+            println!("store at {} is up to date", system::redact(&config.store_url()));
+            Ok(())
+        }
+        Command::Sim(SimCommand::Sensors { store, nodes, broker, interval, seed, register }) => {
+            let (host, port) = veghe_ingest::mqtt::parse_broker_url(&broker)?;
+            let fleet = veghe_fleet_sim::fleet(nodes, seed);
+            if register {
+                let config = load(&store, &env)?;
+                let db = system::open_store(&config).await?;
+                for sim in &fleet {
+                    db.upsert_node(&sim.node).await?;
+                }
+                db.close().await;
+            }
+            let (stop, stop_rx) = tokio::sync::watch::channel(false);
+            let sim = veghe_fleet_sim::SimConfig {
+                broker_host: host,
+                broker_port: port,
+                interval,
+                client_prefix: "veghe-sim-".into(),
+                username: None,
+                password: None,
+            };
+            let task = tokio::spawn(veghe_fleet_sim::run(sim, fleet, stop_rx));
+            shutdown_signal().await;
+            let _ = stop.send(true);
+            task.await.context("simulator task")??;
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check { file }) => check(&file, &env),
+    }
+}
+
+fn check(file: &Path, env: &[(String, String)]) -> anyhow::Result<()> {
+    let config = Config::load(Some(file), env.iter().cloned())?;
+    println!(
+        "{} is valid: store {}, broker {}, http {}, {} configured nodes",
+        file.display(),
+        system::redact(&config.store_url()),
+        config.mqtt.url,
+        config.http.listen,
+        config.nodes.len()
+    );
+    Ok(())
+}
+
+async fn serve_until_signal(config: Config) -> anyhow::Result<()> {
+    let running = system::start(config).await?;
+    println!("veghe: dashboard and API on http://{}  (MQTT {})  Ctrl-C stops", running.http_addr, running.mqtt_url);
+    shutdown_signal().await;
+    tracing::info!("shutting down: flushing what was received");
+    running.shutdown().await
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

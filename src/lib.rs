@@ -1,0 +1,11 @@
+//! The `veghe` binary's library: configuration, the embedded broker, and the
+//! composition of the crates into one running system. `main.rs` only parses the
+//! command line and installs logging.
+
+pub mod broker;
+pub mod cli;
+pub mod config;
+pub mod system;
+
+pub use config::Config;
+pub use system::{start, Running};
