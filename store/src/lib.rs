@@ -108,7 +108,8 @@ impl Store {
         dispatch!(self, s => s.latest_values(public_only).await)
     }
 
-    /// A series of one quantity of one node in `[from, to)`, raw or from the rollups.
+    /// A series of one quantity of one node in `[from, to)`, raw or from the rollups;
+    /// with a bucket, every bucket that overlaps the range.
     pub async fn series(
         &self,
         node: &NodeId,
@@ -118,6 +119,7 @@ impl Store {
         bucket: Bucket,
         limit: u32,
     ) -> Result<Vec<SeriesPoint>> {
+        let from = bucket.floor(from);
         dispatch!(self, s => s.series(node, quantity, from, to, bucket, limit).await)
     }
 

@@ -82,6 +82,18 @@ impl Bucket {
         }
     }
 
+    /// The start of the bucket holding `t` (UTC); `t` itself for raw.
+    pub fn floor(self, t: DateTime<Utc>) -> DateTime<Utc> {
+        use chrono::DurationRound;
+        let size = match self {
+            Bucket::Raw => return t,
+            Bucket::Minute => chrono::Duration::minutes(1),
+            Bucket::Hour => chrono::Duration::hours(1),
+            Bucket::Day => chrono::Duration::days(1),
+        };
+        t.duration_trunc(size).unwrap_or(t)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Bucket::Raw => "raw",
