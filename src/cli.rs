@@ -67,6 +67,16 @@ pub enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Sustained MQTT -> committed readings: veghe on PostgreSQL and SQLite, and a
+    /// Python peer, on the same input in one run.
+    Ingest(crate::bench::IngestBench),
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +177,7 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file }) => check(&file, &env),
+        Command::Bench(BenchCommand::Ingest(args)) => crate::bench::ingest(args).await.map(|_| ()),
     }
 }
 

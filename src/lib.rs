@@ -2,6 +2,7 @@
 //! composition of the crates into one running system. `main.rs` only parses the
 //! command line and installs logging.
 
+pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod config;

@@ -165,8 +165,12 @@ async fn airrohr_push_is_ingested(setup: Setup) {
     assert_eq!(receipt["stored"], 9, "{receipt}");
     assert_eq!(receipt["rejected"], 0);
 
-    // Committed before the answer: the map shows it at once.
-    let f = feature(&sys.base, "esp8266-13597771").await.expect("registered node on the map");
+    // Committed before the answer; the map's latest values follow within a second.
+    let f = eventually(Duration::from_secs(5), "the push on the map", || async {
+        let f = feature(&sys.base, "esp8266-13597771").await?;
+        f["properties"]["values"].get("rssi").is_some().then_some(f)
+    })
+    .await;
     let v = &f["properties"]["values"];
     let expect = [("pm10", 24.53), ("pm2_5", 11.2), ("temperature", 7.41), ("pressure", 1007.3478),
         ("humidity", 81.33), ("laeq", 58.41), ("lamin", 51.02), ("lamax", 71.95), ("rssi", -71.0)];

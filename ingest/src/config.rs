@@ -55,6 +55,12 @@ pub struct IngestConfig {
     pub batch_idle: Duration,
     /// Messages waiting for the writer before receivers are slowed down.
     pub queue_capacity: usize,
+    /// Batches written concurrently: one is collected while another commits.
+    pub writers: usize,
+    /// How often the latest value of each node and quantity is recorded (the map's
+    /// freshness); coalescing spares the store an update per reading.
+    #[serde(with = "humantime_serde")]
+    pub latest_interval: Duration,
     pub unknown_nodes: UnknownNodePolicy,
     pub limits: ValidationLimits,
 }
@@ -66,6 +72,8 @@ impl Default for IngestConfig {
             batch_interval: Duration::from_millis(200),
             batch_idle: Duration::from_millis(5),
             queue_capacity: 20_000,
+            writers: 2,
+            latest_interval: Duration::from_secs(1),
             unknown_nodes: UnknownNodePolicy::Register,
             limits: ValidationLimits::default(),
         }

@@ -12,11 +12,39 @@ const BOUNDS_S: [f64; 18] = [
     10.0, 30.0, 60.0,
 ];
 
-/// A fixed-bucket latency histogram.
-#[derive(Debug, Default)]
+/// Fine buckets grow by this factor from 100 µs: quantiles within 5 %.
+const FINE_GROWTH: f64 = 1.05;
+const FINE_BASE_US: f64 = 100.0;
+const FINE_BUCKETS: usize = 320;
+
+/// A latency histogram: fixed Prometheus buckets, plus fine log-spaced ones for
+/// quantiles.
+#[derive(Debug)]
 pub struct Histogram {
     buckets: [AtomicU64; BOUNDS_S.len() + 1],
+    fine: Vec<AtomicU64>,
     sum_us: AtomicU64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            buckets: Default::default(),
+            fine: (0..FINE_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            sum_us: AtomicU64::new(0),
+        }
+    }
+}
+
+fn fine_index(us: f64) -> usize {
+    if us <= FINE_BASE_US {
+        return 0;
+    }
+    (((us / FINE_BASE_US).ln() / FINE_GROWTH.ln()).ceil() as usize).min(FINE_BUCKETS - 1)
+}
+
+fn fine_upper_s(i: usize) -> f64 {
+    FINE_BASE_US * FINE_GROWTH.powi(i as i32) / 1e6
 }
 
 impl Histogram {
@@ -24,7 +52,25 @@ impl Histogram {
         let s = d.as_secs_f64();
         let i = BOUNDS_S.iter().position(|b| s <= *b).unwrap_or(BOUNDS_S.len());
         self.buckets[i].fetch_add(1, Relaxed);
+        self.fine[fine_index(s * 1e6)].fetch_add(1, Relaxed);
         self.sum_us.fetch_add(d.as_micros() as u64, Relaxed);
+    }
+
+    /// Quantile `q` (0..=1) within 5 % (the upper edge of its fine bucket), seconds.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let total: u64 = self.fine.iter().map(|b| b.load(Relaxed)).sum();
+        if total == 0 {
+            return None;
+        }
+        let target = (q * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, b) in self.fine.iter().enumerate() {
+            seen += b.load(Relaxed);
+            if seen >= target {
+                return Some(fine_upper_s(i));
+            }
+        }
+        None
     }
 
     pub fn count(&self) -> u64 {
@@ -137,6 +183,10 @@ mod tests {
         assert_eq!(h.quantile_upper_bound(0.5), Some(0.005));
         assert_eq!(h.quantile_upper_bound(0.99), Some(0.05));
         assert_eq!(h.quantile_upper_bound(1.0), Some(f64::INFINITY));
+        let q50 = h.quantile(0.5).unwrap();
+        assert!((0.003..0.00316).contains(&q50), "{q50}");
+        let q99 = h.quantile(0.99).unwrap();
+        assert!((0.04..0.0421).contains(&q99), "{q99}");
         let mut out = String::new();
         h.render(&mut out, "x", "help");
         assert!(out.contains("x_bucket{le=\"+Inf\"} 100"), "{out}");

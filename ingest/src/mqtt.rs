@@ -1,6 +1,7 @@
 //! The MQTT subscriber: a persistent session with manual acknowledgements, optionally
 //! in a shared-subscription group so that several ingest workers split the load.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -73,15 +74,35 @@ pub async fn run(
     metrics.mqtt_enabled.store(true, Relaxed);
     let mut backoff = Duration::from_millis(200);
     let mut draining_since = None;
+    // Received but not yet queued for the writer. The event loop is polled without
+    // pause, because the writer's acknowledgements leave through it; this backlog is
+    // bounded by the broker's in-flight window.
+    let mut backlog: VecDeque<Submission> = VecDeque::new();
     loop {
+        let room = handle.clone().filter(|_| !backlog.is_empty());
         tokio::select! {
             changed = shutdown.changed(), if handle.is_some() => {
                 if changed.is_err() || *shutdown.borrow() {
+                    // Unqueued messages stay unacknowledged: the broker redelivers them.
+                    backlog.clear();
                     // Dropping our handle lets the writer finish once the others are gone.
                     handle = None;
                     draining_since = Some(tokio::time::Instant::now());
                 }
             }
+            permit = async move {
+                match room {
+                    Some(h) => h.reserve_owned().await,
+                    None => std::future::pending().await,
+                }
+            } => match permit {
+                Ok(permit) => {
+                    if let Some(submission) = backlog.pop_front() {
+                        permit.send(submission);
+                    }
+                }
+                Err(_) => break,
+            },
             _ = writer_done.changed(), if handle.is_none() => break,
             _ = tokio::time::sleep(Duration::from_secs(10)), if draining_since.is_some() => {
                 tracing::warn!("writer did not finish within 10 s of shutdown; disconnecting");
@@ -96,18 +117,20 @@ pub async fn run(
                     client.subscribe(filter.clone(), QoS::AtLeastOnce).await?;
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
-                    let Some(h) = &handle else { continue };
-                    metrics.received_mqtt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if handle.is_none() {
+                        continue;
+                    }
+                    metrics.received_mqtt.fetch_add(1, Relaxed);
                     let decoded = decode_mqtt(&publish.topic, &publish.payload, Utc::now(), &limits);
                     let completion = Completion::Mqtt { client: client.clone(), publish };
-                    let submission = Submission { decoded, node_kind: "sensor", location: None, completion };
-                    if h.submit(submission).await.is_err() {
-                        break;
-                    }
+                    backlog.push_back(Submission { decoded, node_kind: "sensor", location: None, completion });
                 }
                 Ok(_) => {}
                 Err(e) => {
                     metrics.mqtt_connected.store(false, Relaxed);
+                    // Acks of the old connection cannot be sent on the new one: drop the
+                    // backlog, the broker redelivers it.
+                    backlog.clear();
                     tracing::warn!(broker = %config.url, error = %e, retry_in_ms = backoff.as_millis() as u64,
                         "MQTT connection lost; reconnecting");
                     tokio::time::sleep(backoff).await;

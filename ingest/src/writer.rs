@@ -4,14 +4,15 @@
 //! retried and nothing is acknowledged until it succeeds, so the broker keeps every
 //! message it handed over until it is durable.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use tokio::sync::{mpsc, oneshot};
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
-use veghe_sensors::{DeadLetter, Message, Node, RejectReason};
-use veghe_store::Store;
+use veghe_sensors::{DeadLetter, Message, Node, NodeId, Quantity, RejectReason};
+use veghe_store::{LatestValue, Store};
 
 use crate::{Decoded, IngestConfig, IngestError, IngestMetrics, NodeRegistry, UnknownNodePolicy};
 
@@ -60,6 +61,12 @@ impl IngestHandle {
         self.tx.send(submission).await.map_err(|_| IngestError::ShuttingDown)
     }
 
+    /// Room for one submission in the writer's queue, waited for without borrowing
+    /// the handle.
+    pub async fn reserve_owned(&self) -> Result<mpsc::OwnedPermit<Submission>, IngestError> {
+        self.tx.clone().reserve_owned().await.map_err(|_| IngestError::ShuttingDown)
+    }
+
     /// Queues a submission and waits until it is committed.
     pub async fn submit_and_wait(
         &self,
@@ -74,7 +81,8 @@ impl IngestHandle {
     }
 }
 
-/// Starts the writer task.
+/// Starts the writers; the returned task ends when every writer has flushed and
+/// stopped.
 pub fn spawn(
     store: Store,
     registry: Arc<NodeRegistry>,
@@ -82,10 +90,29 @@ pub fn spawn(
     metrics: Arc<IngestMetrics>,
 ) -> (IngestHandle, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+    let rx = Arc::new(Mutex::new(rx));
     let config = Arc::new(config);
     let handle = IngestHandle { tx, config: config.clone(), metrics: metrics.clone(), registry: registry.clone() };
-    let writer = Writer { store, registry, config, metrics, rx };
-    (handle, tokio::spawn(writer.run()))
+    let writers: Vec<_> = (0..config.writers.max(1))
+        .map(|_| {
+            let writer = Writer {
+                store: store.clone(),
+                registry: registry.clone(),
+                config: config.clone(),
+                metrics: metrics.clone(),
+                rx: rx.clone(),
+                latest: HashMap::new(),
+                latest_flushed: Instant::now(),
+            };
+            tokio::spawn(writer.run())
+        })
+        .collect();
+    let all = tokio::spawn(async move {
+        for w in writers {
+            let _ = w.await;
+        }
+    });
+    (handle, all)
 }
 
 struct Writer {
@@ -93,51 +120,110 @@ struct Writer {
     registry: Arc<NodeRegistry>,
     config: Arc<IngestConfig>,
     metrics: Arc<IngestMetrics>,
-    rx: mpsc::Receiver<Submission>,
+    /// Shared by the writers: whoever holds it collects the next batch.
+    rx: Arc<Mutex<mpsc::Receiver<Submission>>>,
+    /// Newest value per node and quantity not yet recorded as latest.
+    latest: HashMap<(NodeId, Quantity), (DateTime<Utc>, f64)>,
+    latest_flushed: Instant,
 }
 
 fn rows_of(s: &Submission) -> usize {
     s.decoded.message.as_ref().map_or(0, |m| m.values.len()) + s.decoded.dead_letters.len()
 }
 
+/// What collecting found.
+enum Collected {
+    Batch(Vec<Submission>),
+    /// Nothing arrived before latest values were due.
+    Idle,
+    Closed,
+}
+
 impl Writer {
     async fn run(mut self) {
-        while let Some(first) = self.rx.recv().await {
-            let started = Instant::now();
-            let mut rows = rows_of(&first);
-            let mut batch = vec![first];
-            let deadline = started + self.config.batch_interval;
-            while rows < self.config.batch_rows {
-                // Take what is already queued without waiting.
-                match self.rx.try_recv() {
-                    Ok(s) => {
-                        rows += rows_of(&s);
-                        batch.push(s);
-                        continue;
-                    }
-                    Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    Err(mpsc::error::TryRecvError::Empty) => {}
-                }
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                let wait = self.config.batch_idle.min(deadline - now);
-                match tokio::time::timeout(wait, self.rx.recv()).await {
-                    Ok(Some(s)) => {
-                        rows += rows_of(&s);
-                        batch.push(s);
-                    }
-                    Ok(None) => break,
-                    Err(_) => break, // idle: flush what we have
-                }
+        loop {
+            let collected = {
+                let rx = self.rx.clone();
+                let mut rx = rx.lock().await;
+                self.collect(&mut rx).await
+            };
+            match collected {
+                Collected::Batch(batch) => self.flush(batch).await,
+                Collected::Idle => {}
+                Collected::Closed => break,
             }
-            self.flush(batch).await;
+            if !self.latest.is_empty() && self.latest_flushed.elapsed() >= self.config.latest_interval {
+                self.flush_latest().await;
+            }
         }
+        self.flush_latest().await;
         tracing::debug!("ingest writer stopped: every sender is gone");
     }
 
-    async fn flush(&self, mut batch: Vec<Submission>) {
+    async fn collect(&self, rx: &mut mpsc::Receiver<Submission>) -> Collected {
+        let first = if self.latest.is_empty() {
+            rx.recv().await
+        } else {
+            let due = self.config.latest_interval.saturating_sub(self.latest_flushed.elapsed());
+            match tokio::time::timeout(due, rx.recv()).await {
+                Ok(s) => s,
+                Err(_) => return Collected::Idle,
+            }
+        };
+        let Some(first) = first else { return Collected::Closed };
+        let started = Instant::now();
+        let mut rows = rows_of(&first);
+        let mut batch = vec![first];
+        let deadline = started + self.config.batch_interval;
+        while rows < self.config.batch_rows {
+            // Take what is already queued without waiting.
+            match rx.try_recv() {
+                Ok(s) => {
+                    rows += rows_of(&s);
+                    batch.push(s);
+                    continue;
+                }
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            let wait = self.config.batch_idle.min(deadline - now);
+            match tokio::time::timeout(wait, rx.recv()).await {
+                Ok(Some(s)) => {
+                    rows += rows_of(&s);
+                    batch.push(s);
+                }
+                Ok(None) => break,
+                Err(_) => break, // idle: flush what we have
+            }
+        }
+        Collected::Batch(batch)
+    }
+
+    /// Records the coalesced latest values; on failure they are kept for the next try.
+    async fn flush_latest(&mut self) {
+        self.latest_flushed = Instant::now();
+        if self.latest.is_empty() {
+            return;
+        }
+        let values: Vec<LatestValue> = self
+            .latest
+            .iter()
+            .map(|((node, quantity), (ts, value))| LatestValue { node: node.clone(), quantity: *quantity, ts: *ts, value: *value })
+            .collect();
+        match self.store.upsert_latest(&values).await {
+            Ok(()) => self.latest.clear(),
+            Err(e) => {
+                self.metrics.store_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::warn!(error = %e, values = values.len(), "latest values not recorded; retrying");
+            }
+        }
+    }
+
+    async fn flush(&mut self, mut batch: Vec<Submission>) {
         let mut messages: Vec<Message> = Vec::with_capacity(batch.len());
         let mut owners: Vec<usize> = Vec::with_capacity(batch.len());
         let mut letters: Vec<DeadLetter> = Vec::new();
@@ -221,6 +307,12 @@ impl Writer {
                 receipts[owner].stored = message.values.len();
                 stored_messages += 1;
                 stored_values += message.values.len() as u64;
+                for (q, v) in &message.values {
+                    let entry = self.latest.entry((message.node.clone(), *q)).or_insert((message.ts, *v));
+                    if message.ts > entry.0 {
+                        *entry = (message.ts, *v);
+                    }
+                }
                 if let Ok(lag) = committed.signed_duration_since(message.ts).to_std() {
                     self.metrics.commit_lag.observe(lag);
                 }

@@ -91,7 +91,8 @@ impl Store {
     }
 
     /// Writes messages and dead letters in one transaction. Messages already stored
-    /// are skipped and reported by their index in `messages`.
+    /// are skipped and reported by their index in `messages`. Latest values are kept
+    /// apart ([`Store::upsert_latest`]) so that writers can coalesce them.
     pub async fn write_batch(
         &self,
         messages: &[Message],
@@ -101,6 +102,15 @@ impl Store {
             return Ok(WriteOutcome::default());
         }
         dispatch!(self, s => s.write_batch(messages, dead_letters).await)
+    }
+
+    /// Records latest values; a value older than the one stored is ignored, so writers
+    /// may report in any order.
+    pub async fn upsert_latest(&self, values: &[LatestValue]) -> Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, s => s.upsert_latest(values).await)
     }
 
     /// The latest value of every quantity of every node (or only public, active ones).
@@ -128,7 +138,8 @@ impl Store {
     }
 
     /// Brings the 1-minute and 1-hour rollups up to date with every reading written
-    /// since the last call (late readings included).
+    /// since the last call (late readings included), for minutes that are over (a
+    /// minute is rolled up about 65 s after it starts).
     pub async fn refresh_rollups(&self) -> Result<RollupReport> {
         dispatch!(self, s => s.refresh_rollups().await)
     }

@@ -36,24 +36,19 @@ WITH fresh AS (
 ), accepted AS (
     SELECT DISTINCT ON (m.node_id, m.seq, m.ts) m.mid, m.node_id, m.ts
     FROM incoming_messages m
-    JOIN fresh f ON f.node_id = m.node_id AND f.ts = m.ts AND f.seq IS NOT DISTINCT FROM m.seq
+    JOIN fresh f ON f.node_id = m.node_id AND f.ts = m.ts AND coalesce(f.seq, -1) = coalesce(m.seq, -1)
 ), stored AS (
     INSERT INTO readings (ts, node_id, quantity, value)
     SELECT a.ts, a.node_id, v.quantity, v.value
     FROM incoming_values v JOIN accepted a USING (mid)
     ON CONFLICT DO NOTHING
-    RETURNING ts, node_id, quantity, value
-), latest AS (
-    INSERT INTO latest_values (node_id, quantity, ts, value)
-    SELECT DISTINCT ON (node_id, quantity) node_id, quantity, ts, value
-    FROM stored ORDER BY node_id, quantity, ts DESC
-    ON CONFLICT (node_id, quantity) DO UPDATE
-        SET ts = excluded.ts, value = excluded.value
-        WHERE latest_values.ts < excluded.ts
-    RETURNING 1
+    RETURNING ts
 ), dirty AS (
+    -- Most batches fall in an already marked minute; skipping the insert then keeps
+    -- concurrent writers from waiting on each other's mark.
     INSERT INTO rollup_dirty (bucket)
-    SELECT DISTINCT time_bucket('1 minute', ts) FROM stored
+    SELECT DISTINCT time_bucket('1 minute', ts) AS b FROM stored
+    WHERE NOT EXISTS (SELECT 1 FROM rollup_dirty d WHERE d.bucket = time_bucket('1 minute', stored.ts))
     ON CONFLICT DO NOTHING
     RETURNING 1
 )
@@ -194,6 +189,33 @@ impl PgStore {
         Ok(outcome)
     }
 
+    pub async fn upsert_latest(&self, values: &[LatestValue]) -> Result<()> {
+        let mut sorted: Vec<&LatestValue> = values.iter().collect();
+        // One lock order for every writer.
+        sorted.sort_by(|a, b| (&a.node, a.quantity).cmp(&(&b.node, b.quantity)));
+        let nodes: Vec<&str> = sorted.iter().map(|l| l.node.as_str()).collect();
+        let quantities: Vec<&str> = sorted.iter().map(|l| l.quantity.name()).collect();
+        let ts: Vec<DateTime<Utc>> = sorted.iter().map(|l| l.ts).collect();
+        let value: Vec<f64> = sorted.iter().map(|l| l.value).collect();
+        sqlx::query(
+            "INSERT INTO latest_values (node_id, quantity, ts, value)
+             SELECT DISTINCT ON (node_id, quantity) node_id, quantity, ts, value
+             FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[])
+                  AS u(node_id, quantity, ts, value)
+             ORDER BY node_id, quantity, ts DESC
+             ON CONFLICT (node_id, quantity) DO UPDATE
+                 SET ts = excluded.ts, value = excluded.value
+                 WHERE latest_values.ts < excluded.ts",
+        )
+        .bind(&nodes)
+        .bind(&quantities)
+        .bind(&ts)
+        .bind(&value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn latest_values(&self, public_only: bool) -> Result<Vec<LatestValue>> {
         let rows = sqlx::query(
             "SELECT l.node_id, l.quantity, l.ts, l.value FROM latest_values l
@@ -297,9 +319,10 @@ impl PgStore {
         let mut tx = self.pool.begin().await?;
         let minutes: Vec<DateTime<Utc>> = sqlx::query_scalar(
             "DELETE FROM rollup_dirty WHERE bucket IN
-                 (SELECT bucket FROM rollup_dirty ORDER BY bucket LIMIT 10000)
+                 (SELECT bucket FROM rollup_dirty WHERE bucket < $1 ORDER BY bucket LIMIT 10000)
              RETURNING bucket",
         )
+        .bind(crate::types::closed_before(Utc::now()))
         .fetch_all(&mut *tx)
         .await?;
         if minutes.is_empty() {

@@ -208,18 +208,6 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
             outcome.readings = stored.rows_affected();
-            // A bare column next to max() takes its value from the row holding the max.
-            sqlx::query(
-                "INSERT INTO main.latest_values (node_id, quantity, ts, value)
-                 SELECT m.node_id, v.quantity, max(m.ts), v.value
-                 FROM temp.incoming_values v JOIN temp.incoming_messages m ON m.mid = v.mid
-                 WHERE m.fresh GROUP BY m.node_id, v.quantity
-                 ON CONFLICT (node_id, quantity) DO UPDATE
-                     SET ts = excluded.ts, value = excluded.value
-                     WHERE excluded.ts > latest_values.ts",
-            )
-            .execute(&mut *tx)
-            .await?;
             sqlx::query(
                 "INSERT OR IGNORE INTO main.rollup_dirty (bucket)
                  SELECT DISTINCT ts - ts % ?1 FROM temp.incoming_messages WHERE fresh",
@@ -252,6 +240,26 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    pub async fn upsert_latest(&self, values: &[LatestValue]) -> Result<()> {
+        let rows: Vec<serde_json::Value> = values
+            .iter()
+            .map(|l| serde_json::json!([l.node.as_str(), l.quantity.name(), l.ts.timestamp_micros(), l.value]))
+            .collect();
+        // A bare column next to max() takes its value from the row holding the max.
+        sqlx::query(
+            "INSERT INTO latest_values (node_id, quantity, ts, value)
+             SELECT value ->> 0, value ->> 1, max(value ->> 2), value ->> 3 FROM json_each(?1)
+             WHERE true GROUP BY value ->> 0, value ->> 1
+             ON CONFLICT (node_id, quantity) DO UPDATE
+                 SET ts = excluded.ts, value = excluded.value
+                 WHERE excluded.ts > latest_values.ts",
+        )
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
     }
 
     pub async fn latest_values(&self, public_only: bool) -> Result<Vec<LatestValue>> {
@@ -367,9 +375,10 @@ impl SqliteStore {
         let mut tx = self.writer.begin().await?;
         let minutes: Vec<i64> = sqlx::query_scalar(
             "DELETE FROM rollup_dirty WHERE bucket IN
-                 (SELECT bucket FROM rollup_dirty ORDER BY bucket LIMIT 10000)
+                 (SELECT bucket FROM rollup_dirty WHERE bucket < ?1 ORDER BY bucket LIMIT 10000)
              RETURNING bucket",
         )
+        .bind(crate::types::closed_before(Utc::now()).timestamp_micros())
         .fetch_all(&mut *tx)
         .await?;
         let mut report = RollupReport::default();

@@ -165,3 +165,10 @@ pub(crate) fn cutoff(now: DateTime<Utc>, keep: Duration) -> DateTime<Utc> {
         .and_then(|d| now.checked_sub_signed(d))
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
+
+/// Minute buckets starting before this instant are closed: the minute is over and a
+/// few seconds of grace for in-flight messages have passed. Rollups recompute only
+/// closed minutes, so a busy open minute is not aggregated over and over.
+pub(crate) fn closed_before(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::seconds(65)
+}

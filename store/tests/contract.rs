@@ -7,7 +7,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use veghe_sensors::{DeadLetter, Message, Node, NodeId, NodeStatus, Quantity, RejectReason};
-use veghe_store::{Bucket, DeadLetterQuery, RetentionPolicy, Store};
+use veghe_store::{Bucket, DeadLetterQuery, LatestValue, RetentionPolicy, Store};
+
+/// Every value of a batch as a latest-value candidate.
+fn latest_of(batch: &[Message]) -> Vec<LatestValue> {
+    batch
+        .iter()
+        .flat_map(|m| m.values.iter().map(move |(q, v)| LatestValue { node: m.node.clone(), quantity: *q, ts: m.ts, value: *v }))
+        .collect()
+}
 
 fn id(s: &str) -> NodeId {
     NodeId::new(s).unwrap()
@@ -53,6 +61,7 @@ async fn writes_and_reads_back(store: Store) {
     let outcome = store.write_batch(&batch, &[]).await.unwrap();
     assert_eq!(outcome.readings, 4);
     assert!(outcome.duplicates.is_empty());
+    store.upsert_latest(&latest_of(&batch)).await.unwrap();
 
     let (from, to) = span();
     let series =
@@ -66,10 +75,9 @@ async fn writes_and_reads_back(store: Store) {
     assert_eq!(latest.len(), 2);
 
     // An older message arriving late does not move the latest value back.
-    store
-        .write_batch(&[msg("n1", Some(0), at(9, 59, 50), &[(Quantity::Pm2_5, 99.0)])], &[])
-        .await
-        .unwrap();
+    let late = [msg("n1", Some(0), at(9, 59, 50), &[(Quantity::Pm2_5, 99.0)])];
+    store.write_batch(&late, &[]).await.unwrap();
+    store.upsert_latest(&latest_of(&late)).await.unwrap();
     let latest = store.latest_values(true).await.unwrap();
     let pm = latest.iter().find(|l| l.quantity == Quantity::Pm2_5).unwrap();
     assert_eq!(pm.value, 14.1);
@@ -230,6 +238,7 @@ async fn keeps_the_node_registry(store: Store) {
         .map(|(i, n)| msg(n, Some(i as u64), at(12, 0, 0), &[(Quantity::Pm2_5, 5.0)]))
         .collect();
     store.write_batch(&batch, &[]).await.unwrap();
+    store.upsert_latest(&latest_of(&batch)).await.unwrap();
     let public_latest = store.latest_values(true).await.unwrap();
     assert_eq!(public_latest.iter().map(|l| l.node.as_str()).collect::<Vec<_>>(), vec!["pub"]);
     assert_eq!(store.latest_values(false).await.unwrap().len(), 3);
