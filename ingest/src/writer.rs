@@ -142,10 +142,17 @@ enum Collected {
 impl Writer {
     async fn run(mut self) {
         loop {
-            let collected = {
-                let rx = self.rx.clone();
-                let mut rx = rx.lock().await;
-                self.collect(&mut rx).await
+            // A writer with latest values due must not wait behind another writer that
+            // holds the queue while it is idle.
+            let rx = self.rx.clone();
+            let guard = if self.latest.is_empty() {
+                Some(rx.lock_owned().await)
+            } else {
+                tokio::time::timeout(self.latest_due_in(), rx.lock_owned()).await.ok()
+            };
+            let collected = match guard {
+                Some(mut rx) => self.collect(&mut rx).await,
+                None => Collected::Idle,
             };
             match collected {
                 Collected::Batch(batch) => self.flush(batch).await,
@@ -164,8 +171,7 @@ impl Writer {
         let first = if self.latest.is_empty() {
             rx.recv().await
         } else {
-            let due = self.config.latest_interval.saturating_sub(self.latest_flushed.elapsed());
-            match tokio::time::timeout(due, rx.recv()).await {
+            match tokio::time::timeout(self.latest_due_in(), rx.recv()).await {
                 Ok(s) => s,
                 Err(_) => return Collected::Idle,
             }
@@ -201,6 +207,10 @@ impl Writer {
             }
         }
         Collected::Batch(batch)
+    }
+
+    fn latest_due_in(&self) -> Duration {
+        self.config.latest_interval.saturating_sub(self.latest_flushed.elapsed())
     }
 
     /// Records the coalesced latest values; on failure they are kept for the next try.
