@@ -70,10 +70,17 @@ async fn start_mosquitto() -> anyhow::Result<Broker> {
     let dir = std::env::temp_dir().join(format!("veghe-bench-mosquitto-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let conf = MOSQUITTO_CONF
-        .replace("listener 1883 127.0.0.1", &format!("listener {port} 127.0.0.1"))
+        .replace(
+            "listener 1883 127.0.0.1",
+            &format!("listener {port} 127.0.0.1"),
+        )
         .replace("persistence true", "persistence false");
     std::fs::write(dir.join("mosquitto.conf"), conf)?;
-    let bin = if std::path::Path::new("/usr/sbin/mosquitto").exists() { "/usr/sbin/mosquitto" } else { "mosquitto" };
+    let bin = if std::path::Path::new("/usr/sbin/mosquitto").exists() {
+        "/usr/sbin/mosquitto"
+    } else {
+        "mosquitto"
+    };
     let child = tokio::process::Command::new(bin)
         .arg("-c")
         .arg(dir.join("mosquitto.conf"))
@@ -83,13 +90,20 @@ async fn start_mosquitto() -> anyhow::Result<Broker> {
         .spawn()
         .context("cannot start mosquitto (apt-get install mosquitto)")?;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
         if Instant::now() > deadline {
             bail!("mosquitto did not start");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Ok(Broker { child, port, _dir: dir })
+    Ok(Broker {
+        child,
+        port,
+        _dir: dir,
+    })
 }
 
 fn node_ids(n: usize) -> Vec<String> {
@@ -108,15 +122,28 @@ async fn publish(port: u16, args: &IngestBench, run: &str) -> anyhow::Result<u64
         opts.set_inflight(2000);
         opts.set_keep_alive(Duration::from_secs(30));
         let (client, mut events) = AsyncClient::new(opts, 20_000);
-        pollers.push(tokio::spawn(async move {
-            while events.poll().await.is_ok() {}
-        }));
+        pollers.push(tokio::spawn(
+            async move { while events.poll().await.is_ok() {} },
+        ));
         clients.push(client);
     }
     let msgs_per_s = args.rate as f64 / args.values as f64;
     let total = (msgs_per_s * args.duration.as_secs_f64()).round() as u64;
-    let names = ["pm2_5", "pm10", "pm1", "temperature", "humidity", "pressure", "laeq", "lamax",
-        "lamin", "la10", "la90", "no2", "rssi"];
+    let names = [
+        "pm2_5",
+        "pm10",
+        "pm1",
+        "temperature",
+        "humidity",
+        "pressure",
+        "laeq",
+        "lamax",
+        "lamin",
+        "la10",
+        "la90",
+        "no2",
+        "rssi",
+    ];
     let start = Instant::now();
     let mut sent = 0u64;
     let mut seq = vec![0u64; nodes.len()];
@@ -143,7 +170,12 @@ async fn publish(port: u16, args: &IngestBench, run: &str) -> anyhow::Result<u64
                 seq[n]
             );
             clients[sent as usize % CONNECTIONS]
-                .publish(format!("veghe/v1/sensors/{}/readings", nodes[n]), QoS::AtLeastOnce, false, body)
+                .publish(
+                    format!("veghe/v1/sensors/{}/readings", nodes[n]),
+                    QoS::AtLeastOnce,
+                    false,
+                    body,
+                )
                 .await?;
             sent += 1;
         }
@@ -160,8 +192,12 @@ async fn publish(port: u16, args: &IngestBench, run: &str) -> anyhow::Result<u64
 }
 
 async fn create_database(admin: &str, name: &str) -> anyhow::Result<String> {
-    let pool = sqlx::PgPool::connect(admin).await.context("cannot reach PostgreSQL")?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await?;
+    let pool = sqlx::PgPool::connect(admin)
+        .await
+        .context("cannot reach PostgreSQL")?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await?;
     pool.close().await;
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
     Ok(format!("{base}/{name}"))
@@ -169,13 +205,21 @@ async fn create_database(admin: &str, name: &str) -> anyhow::Result<String> {
 
 async fn drop_database(admin: &str, name: &str) {
     if let Ok(pool) = sqlx::PgPool::connect(admin).await {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await;
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&pool)
+            .await;
         pool.close().await;
     }
 }
 
-async fn run_veghe(broker: &Broker, args: &IngestBench, store_url: String, target: &str) -> anyhow::Result<BenchResult> {
-    let mut config = Config::load(None, [])?;
+async fn run_veghe(
+    broker: &Broker,
+    args: &IngestBench,
+    env: &[(String, String)],
+    store_url: String,
+    target: &str,
+) -> anyhow::Result<BenchResult> {
+    let mut config = Config::load(None, env.iter().cloned())?;
     config.http.listen = "127.0.0.1:0".parse()?;
     config.store.url = Some(store_url);
     config.mqtt.url = format!("mqtt://127.0.0.1:{}", broker.port);
@@ -213,7 +257,10 @@ async fn run_veghe(broker: &Broker, args: &IngestBench, store_url: String, targe
     let deadline = Instant::now() + args.duration + Duration::from_secs(180);
     while metrics.readings_stored.load(Relaxed) < expected {
         if Instant::now() > deadline {
-            bail!("{target}: only {} of {expected} readings committed", metrics.readings_stored.load(Relaxed));
+            bail!(
+                "{target}: only {} of {expected} readings committed",
+                metrics.readings_stored.load(Relaxed)
+            );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -231,11 +278,23 @@ async fn run_veghe(broker: &Broker, args: &IngestBench, store_url: String, targe
     Ok(result)
 }
 
-async fn run_peer(broker: &Broker, args: &IngestBench, python: &PathBuf, db: &str) -> anyhow::Result<BenchResult> {
+async fn run_peer(
+    broker: &Broker,
+    args: &IngestBench,
+    python: &PathBuf,
+    db: &str,
+) -> anyhow::Result<BenchResult> {
     let msgs = (args.rate as f64 / args.values as f64 * args.duration.as_secs_f64()).round() as u64;
     let mut child = tokio::process::Command::new(python)
         .arg(&args.peer_script)
-        .args(["--port", &broker.port.to_string(), "--db", db, "--expect", &msgs.to_string()])
+        .args([
+            "--port",
+            &broker.port.to_string(),
+            "--db",
+            db,
+            "--expect",
+            &msgs.to_string(),
+        ])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -267,24 +326,38 @@ async fn run_peer(broker: &Broker, args: &IngestBench, python: &PathBuf, db: &st
     })
 }
 
-/// Runs the benchmark and prints a table (and one JSON line per target).
-pub async fn ingest(args: IngestBench) -> anyhow::Result<Vec<BenchResult>> {
+/// Runs the benchmark and prints a table (and one JSON line per target). `env` may
+/// override veghe's configuration (`VEGHE_INGEST__BATCH_ROWS=…`).
+pub async fn ingest(
+    args: IngestBench,
+    env: &[(String, String)],
+) -> anyhow::Result<Vec<BenchResult>> {
     let mut broker = start_mosquitto().await?;
     let stamp = Utc::now().format("%Y%m%d%H%M%S").to_string();
     let mut results = Vec::new();
     for target in args.targets.split(',').map(str::trim) {
-        eprintln!("bench: {target}: {} readings/s for {:?} ...", args.rate, args.duration);
+        eprintln!(
+            "bench: {target}: {} readings/s for {:?} ...",
+            args.rate, args.duration
+        );
         let result = match target {
             "veghe-postgres" => {
                 let name = format!("veghe_bench_{stamp}_veghe");
                 let url = create_database(&args.postgres, &name).await?;
-                let r = run_veghe(&broker, &args, url, target).await;
+                let r = run_veghe(&broker, &args, env, url, target).await;
                 drop_database(&args.postgres, &name).await;
                 r?
             }
             "veghe-sqlite" => {
                 let dir = std::env::temp_dir().join(format!("veghe-bench-{stamp}"));
-                let r = run_veghe(&broker, &args, format!("sqlite://{}/veghe.db", dir.display()), target).await;
+                let r = run_veghe(
+                    &broker,
+                    &args,
+                    env,
+                    format!("sqlite://{}/veghe.db", dir.display()),
+                    target,
+                )
+                .await;
                 let _ = std::fs::remove_dir_all(&dir);
                 r?
             }
@@ -308,13 +381,23 @@ pub async fn ingest(args: IngestBench) -> anyhow::Result<Vec<BenchResult>> {
     println!("\n| target | readings | readings/s (first publish to last commit) | p50 publish-to-committed | p99 |");
     println!("|---|---:|---:|---:|---:|");
     for r in &results {
-        println!("| {} | {} | {:.0} | {:.0} ms | {:.0} ms |", r.target, r.readings, r.readings_per_s, r.p50_s * 1e3, r.p99_s * 1e3);
+        println!(
+            "| {} | {} | {:.0} | {:.0} ms | {:.0} ms |",
+            r.target,
+            r.readings,
+            r.readings_per_s,
+            r.p50_s * 1e3,
+            r.p99_s * 1e3
+        );
     }
     let veghe = results.iter().find(|r| r.target == "veghe-postgres");
     let peer = results.iter().find(|r| r.target == "peer-postgres");
     if let (Some(v), Some(p)) = (veghe, peer) {
-        println!("\nveghe / peer on PostgreSQL: throughput {:.2}x, p99 latency {:.2}x lower",
-            v.readings_per_s / p.readings_per_s, p.p99_s / v.p99_s);
+        println!(
+            "\nveghe / peer on PostgreSQL: throughput {:.2}x, p99 latency {:.2}x lower",
+            v.readings_per_s / p.readings_per_s,
+            p.p99_s / v.p99_s
+        );
     }
     Ok(results)
 }

@@ -12,7 +12,11 @@ pub enum BrokerError {
     )]
     AddressInUse(SocketAddr),
     #[error("cannot listen on MQTT address {addr}: {source}")]
-    Bind { addr: SocketAddr, #[source] source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("invalid embedded broker configuration: {0}")]
     Config(String),
     #[error("the embedded broker did not start listening on {0} within 10 s")]
@@ -29,9 +33,15 @@ pub fn start_embedded(
     // Probe first: rumqttd would only log a failed bind on its own thread.
     let probe = TcpListener::bind(listen).map_err(|source| match source.kind() {
         std::io::ErrorKind::AddrInUse => BrokerError::AddressInUse(listen),
-        _ => BrokerError::Bind { addr: listen, source },
+        _ => BrokerError::Bind {
+            addr: listen,
+            source,
+        },
     })?;
-    let addr = probe.local_addr().map_err(|source| BrokerError::Bind { addr: listen, source })?;
+    let addr = probe.local_addr().map_err(|source| BrokerError::Bind {
+        addr: listen,
+        source,
+    })?;
     drop(probe);
 
     let toml = format!(
@@ -55,7 +65,8 @@ max_inflight_count = 1000
 dynamic_filters = true
 "#
     );
-    let config: rumqttd::Config = toml::from_str(&toml).map_err(|e| BrokerError::Config(e.to_string()))?;
+    let config: rumqttd::Config =
+        toml::from_str(&toml).map_err(|e| BrokerError::Config(e.to_string()))?;
     let mut broker = rumqttd::Broker::new(config);
     std::thread::Builder::new()
         .name("mqtt-broker".into())

@@ -11,7 +11,11 @@ use crate::config::Config;
 use crate::system;
 
 #[derive(Debug, Parser)]
-#[command(name = "veghe", version, about = "Smart-city sensor and camera-alert pipeline")]
+#[command(
+    name = "veghe",
+    version,
+    about = "Smart-city sensor and camera-alert pipeline"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -118,7 +122,13 @@ fn load(store: &StoreArgs, env: &[(String, String)]) -> anyhow::Result<Config> {
 /// Runs a parsed command. `env` is the process environment.
 pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
     match cli.command {
-        Command::Demo { store, http, mqtt, sensors, interval } => {
+        Command::Demo {
+            store,
+            http,
+            mqtt,
+            sensors,
+            interval,
+        } => {
             let mut config = load(&store, &env)?;
             config.broker.embedded = true;
             if let Some(addr) = mqtt {
@@ -147,10 +157,20 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             let config = load(&store, &env)?;
             let db = system::open_store(&config).await?;
             db.close().await;
-            println!("store at {} is up to date", system::redact(&config.store_url()));
+            println!(
+                "store at {} is up to date",
+                system::redact(&config.store_url())
+            );
             Ok(())
         }
-        Command::Sim(SimCommand::Sensors { store, nodes, broker, interval, seed, register }) => {
+        Command::Sim(SimCommand::Sensors {
+            store,
+            nodes,
+            broker,
+            interval,
+            seed,
+            register,
+        }) => {
             let (host, port) = veghe_ingest::mqtt::parse_broker_url(&broker)?;
             let fleet = veghe_fleet_sim::fleet(nodes, seed);
             if register {
@@ -177,7 +197,9 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file }) => check(&file, &env),
-        Command::Bench(BenchCommand::Ingest(args)) => crate::bench::ingest(args).await.map(|_| ()),
+        Command::Bench(BenchCommand::Ingest(args)) => {
+            crate::bench::ingest(args, &env).await.map(|_| ())
+        }
     }
 }
 
@@ -196,7 +218,10 @@ fn check(file: &Path, env: &[(String, String)]) -> anyhow::Result<()> {
 
 async fn serve_until_signal(config: Config) -> anyhow::Result<()> {
     let running = system::start(config).await?;
-    println!("veghe: dashboard and API on http://{}  (MQTT {})  Ctrl-C stops", running.http_addr, running.mqtt_url);
+    println!(
+        "veghe: dashboard and API on http://{}  (MQTT {})  Ctrl-C stops",
+        running.http_addr, running.mqtt_url
+    );
     shutdown_signal().await;
     tracing::info!("shutting down: flushing what was received");
     running.shutdown().await

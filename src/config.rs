@@ -12,7 +12,11 @@ use veghe_sensors::{Node, NodeId, NodeStatus};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, #[source] source: std::io::Error },
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{origin}: {message}")]
     Parse { origin: String, message: String },
     #[error("environment variable {var}: {message}")]
@@ -63,7 +67,9 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
     }
 }
 
@@ -78,7 +84,10 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { url: None, max_connections: 8 }
+        StoreConfig {
+            url: None,
+            max_connections: 8,
+        }
     }
 }
 
@@ -156,7 +165,12 @@ pub struct SimulatorConfig {
 
 impl Default for SimulatorConfig {
     fn default() -> Self {
-        SimulatorConfig { enabled: false, nodes: 60, interval: Duration::from_secs(10), seed: 6 }
+        SimulatorConfig {
+            enabled: false,
+            nodes: 60,
+            interval: Duration::from_secs(10),
+            seed: 6,
+        }
     }
 }
 
@@ -204,8 +218,10 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let (text, origin) = match path {
             Some(p) => (
-                std::fs::read_to_string(p)
-                    .map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?,
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?,
                 p.display().to_string(),
             ),
             None => (String::new(), "defaults".to_owned()),
@@ -218,18 +234,25 @@ impl Config {
         origin: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut tree: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::Parse { origin: origin.to_owned(), message: e.to_string() })?;
+        let mut tree: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin: origin.to_owned(),
+                    message: e.to_string(),
+                })?;
         let mut overridden = Vec::new();
         for (var, value) in env {
-            let Some(path) = var.strip_prefix("VEGHE_") else { continue };
+            let Some(path) = var.strip_prefix("VEGHE_") else {
+                continue;
+            };
             if !path.contains("__") && path != "DATA_DIR" {
                 continue; // VEGHE_LOG, VEGHE_CONFIG and the like are not config keys.
             }
             let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
-            set_path(&mut tree, &keys, env_value(&value))
-                .map_err(|message| ConfigError::Env { var: var.clone(), message })?;
+            set_path(&mut tree, &keys, env_value(&value)).map_err(|message| ConfigError::Env {
+                var: var.clone(),
+                message,
+            })?;
             overridden.push(var);
         }
         let origin = if overridden.is_empty() {
@@ -237,9 +260,13 @@ impl Config {
         } else {
             format!("{origin} with {}", overridden.join(", "))
         };
-        let config: Config = toml::Value::Table(tree)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse { origin, message: e.to_string() })?;
+        let config: Config =
+            toml::Value::Table(tree)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    origin,
+                    message: e.to_string(),
+                })?;
         config.validate()?;
         Ok(config)
     }
@@ -247,7 +274,8 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         if let Some(url) = &self.store.url {
-            veghe_store::Backend::of_url(url).map_err(|e| ConfigError::Invalid(format!("store.url: {e}")))?;
+            veghe_store::Backend::of_url(url)
+                .map_err(|e| ConfigError::Invalid(format!("store.url: {e}")))?;
         }
         veghe_ingest::mqtt::parse_broker_url(&self.mqtt.url)
             .map_err(|e| ConfigError::Invalid(format!("mqtt.url: {e}")))?;
@@ -295,9 +323,10 @@ impl Config {
 
     /// The store URL in effect.
     pub fn store_url(&self) -> String {
-        self.store.url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("veghe.db").display())
-        })
+        self.store
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("veghe.db").display()))
     }
 }
 
@@ -305,7 +334,9 @@ impl Config {
 /// `["a"]`), as a string otherwise.
 fn env_value(raw: &str) -> toml::Value {
     match format!("v = {raw}").parse::<toml::Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_owned())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_owned())),
         Err(_) => toml::Value::String(raw.to_owned()),
     }
 }
@@ -314,8 +345,12 @@ fn set_path(tree: &mut toml::Table, keys: &[String], value: toml::Value) -> Resu
     let (last, parents) = keys.split_last().ok_or("empty key")?;
     let mut table = tree;
     for key in parents {
-        let entry = table.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        table = entry.as_table_mut().ok_or_else(|| format!("`{key}` is not a section"))?;
+        let entry = table
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("`{key}` is not a section"))?;
     }
     table.insert(last.clone(), value);
     Ok(())
@@ -326,14 +361,22 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn the_shipped_example_parses() {
         let text = include_str!("../veghe.example.toml");
         let config = Config::from_toml(text, "veghe.example.toml", []).unwrap();
-        assert!(config.store.url.as_deref().unwrap().starts_with("postgres://"));
+        assert!(config
+            .store
+            .url
+            .as_deref()
+            .unwrap()
+            .starts_with("postgres://"));
         assert_eq!(config.ingest.batch_rows, 5000);
         assert_eq!(config.ingest.batch_interval, Duration::from_millis(200));
         assert_eq!(*config.ingest.limits.max_payload_bytes, 64 * 1024);
@@ -366,13 +409,22 @@ mod tests {
     #[test]
     fn refuses_what_it_does_not_understand() {
         let cases = [
-            ("[http]\nlisen = \"127.0.0.1:80\"\n", "unknown field `lisen`"),
+            (
+                "[http]\nlisen = \"127.0.0.1:80\"\n",
+                "unknown field `lisen`",
+            ),
             ("[ingest]\nbatch_interval = \"soon\"\n", "batch_interval"),
             ("[ingest]\nbatch_rows = 0\n", "batch_rows"),
             ("[store]\nurl = \"mysql://x\"\n", "store.url"),
             ("[mqtt]\nurl = \"http://x\"\n", "mqtt.url"),
-            ("[ingest.limits]\nmax_payload = \"12 parsecs\"\n", "size unit"),
-            ("[[nodes]]\nid = \"a/b\"\nname = \"x\"\nkind = \"air\"\n", "node id"),
+            (
+                "[ingest.limits]\nmax_payload = \"12 parsecs\"\n",
+                "size unit",
+            ),
+            (
+                "[[nodes]]\nid = \"a/b\"\nname = \"x\"\nkind = \"air\"\n",
+                "node id",
+            ),
             ("http = [", "TOML"),
         ];
         for (text, want) in cases {

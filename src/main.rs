@@ -7,14 +7,22 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = veghe::cli::Cli::parse();
-    let filter = std::env::var("VEGHE_LOG")
+    let mut filter = std::env::var("VEGHE_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info,rumqttd=off,sqlx=warn".to_owned());
+        .unwrap_or_else(|_| "info,sqlx=warn".to_owned());
+    // The embedded broker reports ordinary client disconnects as errors: silent unless
+    // asked for by name.
+    if !filter.contains("rumqttd") {
+        filter.push_str(",rumqttd=off");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -32,7 +32,10 @@ pub struct Running {
 /// Opens the store named by the config and applies its migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let url = config.store_url();
-    let options = StoreOptions { max_connections: config.store.max_connections, ..Default::default() };
+    let options = StoreOptions {
+        max_connections: config.store.max_connections,
+        ..Default::default()
+    };
     let store = Store::connect(&url, &options)
         .await
         .with_context(|| format!("cannot open the store at {}", redact(&url)))?;
@@ -51,18 +54,26 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
         config.mqtt.url = format!("mqtt://{addr}");
     }
     // Bind HTTP before anything long-running so that a taken port fails fast.
-    let listener = tokio::net::TcpListener::bind(config.http.listen).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AddrInUse {
-            anyhow::anyhow!("the HTTP address {} is already in use; pick another one with --http", config.http.listen)
-        } else {
-            anyhow::anyhow!("cannot listen on {}: {e}", config.http.listen)
-        }
-    })?;
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                anyhow::anyhow!(
+                    "the HTTP address {} is already in use; pick another one with --http",
+                    config.http.listen
+                )
+            } else {
+                anyhow::anyhow!("cannot listen on {}: {e}", config.http.listen)
+            }
+        })?;
     let http_addr = listener.local_addr()?;
 
     let store = open_store(&config).await?;
     for node in &config.nodes {
-        store.upsert_node(&node.to_node()).await.context("cannot register configured nodes")?;
+        store
+            .upsert_node(&node.to_node())
+            .await
+            .context("cannot register configured nodes")?;
     }
     let fleet = config
         .simulator
@@ -70,7 +81,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
         .then(|| veghe_fleet_sim::fleet(config.simulator.nodes, config.simulator.seed));
     if let Some(fleet) = &fleet {
         for sim in fleet {
-            store.upsert_node(&sim.node).await.context("cannot register simulated nodes")?;
+            store
+                .upsert_node(&sim.node)
+                .await
+                .context("cannot register simulated nodes")?;
         }
     }
 
@@ -140,7 +154,9 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
 
 impl Running {
     pub fn ingest(&self) -> &IngestHandle {
-        self.ingest.as_ref().expect("ingest handle lives until shutdown")
+        self.ingest
+            .as_ref()
+            .expect("ingest handle lives until shutdown")
     }
 
     /// Stops taking new data, commits and acknowledges everything received, brings the
@@ -164,7 +180,11 @@ impl Running {
                 Ok(Ok(())) => {}
             }
         }
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), self.writer_done.wait_for(|d| *d)).await;
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            self.writer_done.wait_for(|d| *d),
+        )
+        .await;
         let _ = (&mut self.maintenance).await;
         if let Err(e) = self.store.refresh_rollups().await {
             tracing::warn!(error = %e, "final rollup failed; it runs again at the next start");
@@ -220,8 +240,14 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(super::redact("sqlite://./var/veghe.db"), "sqlite://./var/veghe.db");
+        assert_eq!(
+            super::redact("sqlite://./var/veghe.db"),
+            "sqlite://./var/veghe.db"
+        );
     }
 }

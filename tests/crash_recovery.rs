@@ -16,7 +16,12 @@ use veghe_store::{Store, StoreOptions};
 const N: u64 = 3000;
 const VALUES_PER_MESSAGE: u64 = 3;
 
-fn write_config(dir: &Path, store_url: &str, mqtt_url: &str, http: std::net::SocketAddr) -> std::path::PathBuf {
+fn write_config(
+    dir: &Path,
+    store_url: &str,
+    mqtt_url: &str,
+    http: std::net::SocketAddr,
+) -> std::path::PathBuf {
     let path = dir.join("veghe.toml");
     let text = format!(
         r#"
@@ -69,7 +74,9 @@ async fn survives_sigkill(store_url: String) {
     let mut veghe = spawn_veghe(&config);
     wait_healthy(&base).await;
 
-    let store = Store::connect(&store_url, &StoreOptions::default()).await.unwrap();
+    let store = Store::connect(&store_url, &StoreOptions::default())
+        .await
+        .unwrap();
     let node = NodeId::new("crash-1").unwrap();
     let publisher = Publisher::connect(mosquitto.port, "crash-publisher").await;
     let sender = {
@@ -78,8 +85,21 @@ async fn survives_sigkill(store_url: String) {
             let start = Utc::now() - chrono::Duration::minutes(10);
             for seq in 0..N {
                 let ts = start + chrono::Duration::milliseconds(seq as i64 * 100);
-                let body = payload("crash-1", seq, ts, r#"{"pm2_5":10.5,"pm10":17.25,"humidity":55}"#);
-                client.publish(topic("crash-1"), rumqttc::QoS::AtLeastOnce, false, body.into_bytes()).await.unwrap();
+                let body = payload(
+                    "crash-1",
+                    seq,
+                    ts,
+                    r#"{"pm2_5":10.5,"pm10":17.25,"humidity":55}"#,
+                );
+                client
+                    .publish(
+                        topic("crash-1"),
+                        rumqttc::QoS::AtLeastOnce,
+                        false,
+                        body.into_bytes(),
+                    )
+                    .await
+                    .unwrap();
                 if seq % 50 == 0 {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
@@ -88,15 +108,22 @@ async fn survives_sigkill(store_url: String) {
     };
 
     // Kill once part of the stream is committed, while the rest is still coming.
-    eventually(Duration::from_secs(30), "a first part committed", || async {
-        let n = store.count_readings(&node).await.ok()?;
-        (n >= 300 * VALUES_PER_MESSAGE).then_some(())
-    })
+    eventually(
+        Duration::from_secs(30),
+        "a first part committed",
+        || async {
+            let n = store.count_readings(&node).await.ok()?;
+            (n >= 300 * VALUES_PER_MESSAGE).then_some(())
+        },
+    )
     .await;
     veghe.kill().unwrap(); // SIGKILL
     veghe.wait().unwrap();
     let at_kill = store.count_readings(&node).await.unwrap();
-    assert!(at_kill < N * VALUES_PER_MESSAGE, "the kill came after everything was stored");
+    assert!(
+        at_kill < N * VALUES_PER_MESSAGE,
+        "the kill came after everything was stored"
+    );
 
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut veghe = spawn_veghe(&config);
@@ -112,17 +139,34 @@ async fn survives_sigkill(store_url: String) {
     // Give redeliveries a moment to show up if they were (wrongly) stored twice.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stored_later = store.count_readings(&node).await.unwrap();
-    assert_eq!((stored, stored_later), (N * VALUES_PER_MESSAGE, N * VALUES_PER_MESSAGE));
+    assert_eq!(
+        (stored, stored_later),
+        (N * VALUES_PER_MESSAGE, N * VALUES_PER_MESSAGE)
+    );
     let (from, to) = (Utc::now() - chrono::Duration::hours(1), Utc::now());
     let series = store
-        .series(&node, veghe_sensors::Quantity::Pm2_5, from, to, veghe_store::Bucket::Raw, 100_000)
+        .series(
+            &node,
+            veghe_sensors::Quantity::Pm2_5,
+            from,
+            to,
+            veghe_store::Bucket::Raw,
+            100_000,
+        )
         .await
         .unwrap();
-    assert_eq!(series.len() as u64, N, "one pm2_5 value per message, none missing");
+    assert_eq!(
+        series.len() as u64,
+        N,
+        "one pm2_5 value per message, none missing"
+    );
 
     veghe.kill().unwrap();
     veghe.wait().unwrap();
-    eprintln!("killed with {at_kill} of {} readings stored; all recovered", N * VALUES_PER_MESSAGE);
+    eprintln!(
+        "killed with {at_kill} of {} readings stored; all recovered",
+        N * VALUES_PER_MESSAGE
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

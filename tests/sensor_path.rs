@@ -49,7 +49,10 @@ async fn start(setup: Setup, unknown_nodes: UnknownNodePolicy) -> System {
     config.nodes = vec![
         node("s6-test-1", 44.43, 26.03),
         node("esp8266-13597771", 44.4522, 26.049),
-        NodeConfig { public: false, ..node("s6-private", 44.44, 26.02) },
+        NodeConfig {
+            public: false,
+            ..node("s6-private", 44.44, 26.02)
+        },
     ];
     let mosquitto = match setup {
         Setup::EmbeddedSqlite => {
@@ -65,7 +68,9 @@ async fn start(setup: Setup, unknown_nodes: UnknownNodePolicy) -> System {
         }
     };
     let running = veghe::start(config).await.expect("system starts");
-    let mqtt_port = veghe_ingest::mqtt::parse_broker_url(&running.mqtt_url).unwrap().1;
+    let mqtt_port = veghe_ingest::mqtt::parse_broker_url(&running.mqtt_url)
+        .unwrap()
+        .1;
     let base = format!("http://{}", running.http_addr);
     // Ingest is subscribed once the broker reports it connected.
     eventually(Duration::from_secs(10), "healthz ok", || async {
@@ -73,45 +78,84 @@ async fn start(setup: Setup, unknown_nodes: UnknownNodePolicy) -> System {
         resp.status().is_success().then_some(())
     })
     .await;
-    System { running, base, mqtt_port, _mosquitto: mosquitto }
+    System {
+        running,
+        base,
+        mqtt_port,
+        _mosquitto: mosquitto,
+    }
 }
 
 async fn feature(base: &str, id: &str) -> Option<Value> {
     let map = get_json(&format!("{base}/api/v1/sensors")).await;
-    map["features"].as_array()?.iter().find(|f| f["id"] == id).cloned()
+    map["features"]
+        .as_array()?
+        .iter()
+        .find(|f| f["id"] == id)
+        .cloned()
 }
 
 async fn mqtt_reading_reaches_the_api(setup: Setup) {
     let sys = start(setup, UnknownNodePolicy::Register).await;
     let publisher = Publisher::connect(sys.mqtt_port, &unique("node")).await;
-    let t0 = Utc::now().duration_trunc(chrono::Duration::minutes(1)).unwrap() - chrono::Duration::minutes(2);
+    let t0 = Utc::now()
+        .duration_trunc(chrono::Duration::minutes(1))
+        .unwrap()
+        - chrono::Duration::minutes(2);
     let values = [(12.5, 61.0), (14.5, 63.0), (30.0, 58.0)];
     for (i, (pm, laeq)) in values.iter().enumerate() {
         let ts = t0 + chrono::Duration::seconds(20 * i as i64);
-        let body = payload("s6-test-1", i as u64 + 1, ts, &format!(r#"{{"pm2_5":{pm},"laeq":{laeq},"humidity":70}}"#));
+        let body = payload(
+            "s6-test-1",
+            i as u64 + 1,
+            ts,
+            &format!(r#"{{"pm2_5":{pm},"laeq":{laeq},"humidity":70}}"#),
+        );
         publisher.publish(&topic("s6-test-1"), body).await;
     }
     publisher.wait_acked(3).await;
 
-    let f = eventually(Duration::from_secs(10), "the latest reading on the map", || async {
-        let f = feature(&sys.base, "s6-test-1").await?;
-        (f["properties"]["values"]["pm2_5"]["value"] == 30.0).then_some(f)
-    })
+    let f = eventually(
+        Duration::from_secs(10),
+        "the latest reading on the map",
+        || async {
+            let f = feature(&sys.base, "s6-test-1").await?;
+            (f["properties"]["values"]["pm2_5"]["value"] == 30.0).then_some(f)
+        },
+    )
     .await;
     assert_eq!(f["type"], "Feature");
-    assert_eq!(f["geometry"]["coordinates"], serde_json::json!([26.03, 44.43]));
+    assert_eq!(
+        f["geometry"]["coordinates"],
+        serde_json::json!([26.03, 44.43])
+    );
     assert_eq!(f["properties"]["values"]["laeq"]["unit"], "dB(A)");
-    assert_eq!(f["properties"]["values"]["pm2_5"]["ts"], serde_json::json!(t0 + chrono::Duration::seconds(40)));
-    assert!(feature(&sys.base, "s6-private").await.is_none(), "private nodes stay off the public map");
+    assert_eq!(
+        f["properties"]["values"]["pm2_5"]["ts"],
+        serde_json::json!(t0 + chrono::Duration::seconds(40))
+    );
+    assert!(
+        feature(&sys.base, "s6-private").await.is_none(),
+        "private nodes stay off the public map"
+    );
 
     let from = (t0 - chrono::Duration::minutes(1)).to_rfc3339();
     let to = (t0 + chrono::Duration::minutes(5)).to_rfc3339();
     let url = |bucket: &str| {
-        format!("{}/api/v1/sensors/s6-test-1/readings?quantity=pm2_5&bucket={bucket}&from={}&to={}",
-            sys.base, urlencode(&from), urlencode(&to))
+        format!(
+            "{}/api/v1/sensors/s6-test-1/readings?quantity=pm2_5&bucket={bucket}&from={}&to={}",
+            sys.base,
+            urlencode(&from),
+            urlencode(&to)
+        )
     };
     let raw = get_json(&url("raw")).await;
-    let points: Vec<f64> = raw["points"].as_array().unwrap().iter().map(|p| p["value"].as_f64().unwrap()).collect();
+    let points: Vec<f64> = raw["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
     assert_eq!(points, vec![12.5, 14.5, 30.0]);
     assert_eq!(raw["unit"], "µg/m³");
 
@@ -122,20 +166,41 @@ async fn mqtt_reading_reaches_the_api(setup: Setup) {
     })
     .await;
     let p = &minute["points"][0];
-    assert_eq!((p["count"].as_u64(), p["min"].as_f64(), p["max"].as_f64()), (Some(3), Some(12.5), Some(30.0)));
+    assert_eq!(
+        (p["count"].as_u64(), p["min"].as_f64(), p["max"].as_f64()),
+        (Some(3), Some(12.5), Some(30.0))
+    );
     assert!((p["value"].as_f64().unwrap() - 19.0).abs() < 1e-9);
     let hour = get_json(&url("1h")).await;
     assert_eq!(hour["points"][0]["count"], 3);
 
-    let metrics = reqwest::get(format!("{}/metrics", sys.base)).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("veghe_ingest_readings_stored_total 9"), "{metrics}");
+    let metrics = reqwest::get(format!("{}/metrics", sys.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("veghe_ingest_readings_stored_total 9"),
+        "{metrics}"
+    );
     assert!(metrics.contains("veghe_ingest_mqtt_connected 1"));
 
     // Bad requests get clear errors.
-    let resp = reqwest::get(format!("{}/api/v1/sensors/s6-test-1/readings?quantity=pm25", sys.base)).await.unwrap();
+    let resp = reqwest::get(format!(
+        "{}/api/v1/sensors/s6-test-1/readings?quantity=pm25",
+        sys.base
+    ))
+    .await
+    .unwrap();
     assert_eq!(resp.status(), 400);
     assert!(resp.text().await.unwrap().contains("unknown quantity"));
-    let resp = reqwest::get(format!("{}/api/v1/sensors/s6-private/readings?quantity=pm2_5", sys.base)).await.unwrap();
+    let resp = reqwest::get(format!(
+        "{}/api/v1/sensors/s6-private/readings?quantity=pm2_5",
+        sys.base
+    ))
+    .await
+    .unwrap();
     assert_eq!(resp.status(), 404);
 
     sys.running.shutdown().await.unwrap();
@@ -148,18 +213,22 @@ fn urlencode(s: &str) -> String {
 /// A push as the airrohr firmware (NRZ-2020-133) sends it to a custom API.
 const AIRROHR_BODY: &str = r#"{"esp8266id": "13597771", "software_version": "NRZ-2020-133", "sensordatavalues":[{"value_type":"SDS_P1","value":"24.53"},{"value_type":"SDS_P2","value":"11.20"},{"value_type":"BME280_temperature","value":"7.41"},{"value_type":"BME280_pressure","value":"100734.78"},{"value_type":"BME280_humidity","value":"81.33"},{"value_type":"DNMS_noise_LAeq","value":"58.41"},{"value_type":"DNMS_noise_LA_min","value":"51.02"},{"value_type":"DNMS_noise_LA_max","value":"71.95"},{"value_type":"samples","value":"869253"},{"value_type":"min_micro","value":"28"},{"value_type":"max_micro","value":"20114"},{"value_type":"interval","value":"145000"},{"value_type":"signal","value":"-71"}]}"#;
 
-async fn airrohr_push_is_ingested(setup: Setup) {
-    let sys = start(setup, UnknownNodePolicy::Register).await;
-    let client = reqwest::Client::new();
-    let resp = client
-        .post(format!("{}/api/v1/push/sensor-community", sys.base))
-        .header("X-Sensor", "esp8266-13597771")
+/// Pushes `body` as airrohr node `sensor` does.
+async fn push(base: &str, sensor: &str, body: String) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/api/v1/push/sensor-community"))
+        .header("X-Sensor", sensor)
         .header("X-Pin", "1")
         .header("Content-Type", "application/json")
-        .body(AIRROHR_BODY)
+        .body(body)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn airrohr_push_is_ingested(setup: Setup) {
+    let sys = start(setup, UnknownNodePolicy::Register).await;
+    let resp = push(&sys.base, "esp8266-13597771", AIRROHR_BODY.to_owned()).await;
     assert_eq!(resp.status(), 200);
     let receipt: Value = resp.json().await.unwrap();
     assert_eq!(receipt["stored"], 9, "{receipt}");
@@ -172,8 +241,17 @@ async fn airrohr_push_is_ingested(setup: Setup) {
     })
     .await;
     let v = &f["properties"]["values"];
-    let expect = [("pm10", 24.53), ("pm2_5", 11.2), ("temperature", 7.41), ("pressure", 1007.3478),
-        ("humidity", 81.33), ("laeq", 58.41), ("lamin", 51.02), ("lamax", 71.95), ("rssi", -71.0)];
+    let expect = [
+        ("pm10", 24.53),
+        ("pm2_5", 11.2),
+        ("temperature", 7.41),
+        ("pressure", 1007.3478),
+        ("humidity", 81.33),
+        ("laeq", 58.41),
+        ("lamin", 51.02),
+        ("lamax", 71.95),
+        ("rssi", -71.0),
+    ];
     for (q, want) in expect {
         let got = v[q]["value"].as_f64().unwrap_or(f64::NAN);
         assert!((got - want).abs() < 1e-6, "{q}: {got} vs {want}");
@@ -182,41 +260,53 @@ async fn airrohr_push_is_ingested(setup: Setup) {
 
     // An unknown value type is a dead letter of its own; the rest is kept.
     let body = AIRROHR_BODY.replace("\"signal\"", "\"XYZ_unknown\"");
-    let resp = client
-        .post(format!("{}/api/v1/push/sensor-community", sys.base))
-        .header("X-Sensor", "esp8266-13597771")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let resp = push(&sys.base, "esp8266-13597771", body.into()).await;
     let receipt: Value = resp.json().await.unwrap();
-    assert_eq!((receipt["stored"].as_u64(), receipt["rejected"].as_u64()), (Some(8), Some(1)));
-    let letters = get_json(&format!("{}/api/v1/dead-letters?reason=unknown_quantity", sys.base)).await;
-    assert!(letters["dead_letters"][0]["payload"].as_str().unwrap().contains("XYZ_unknown"));
+    assert_eq!(
+        (receipt["stored"].as_u64(), receipt["rejected"].as_u64()),
+        (Some(8), Some(1))
+    );
+    let letters = get_json(&format!(
+        "{}/api/v1/dead-letters?reason=unknown_quantity",
+        sys.base
+    ))
+    .await;
+    assert!(letters["dead_letters"][0]["payload"]
+        .as_str()
+        .unwrap()
+        .contains("XYZ_unknown"));
 
     // An unregistered chip is kept as pending and not shown publicly.
-    let resp = client
-        .post(format!("{}/api/v1/push/sensor-community", sys.base))
-        .header("X-Sensor", "esp8266-424242")
-        .body(AIRROHR_BODY.replace("13597771", "424242"))
-        .send()
-        .await
-        .unwrap();
+    let resp = push(
+        &sys.base,
+        "esp8266-424242",
+        AIRROHR_BODY.replace("13597771", "424242").into(),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
-    let pending = sys.running.store.node(&NodeId::new("esp8266-424242").unwrap()).await.unwrap().unwrap();
+    let pending = sys
+        .running
+        .store
+        .node(&NodeId::new("esp8266-424242").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(pending.status, veghe_sensors::NodeStatus::Pending);
     assert!(feature(&sys.base, "esp8266-424242").await.is_none());
 
     // Malformed: 422 with the reason, and a dead letter.
-    let resp = client
-        .post(format!("{}/api/v1/push/sensor-community", sys.base))
-        .header("X-Sensor", "esp8266-13597771")
-        .body("{\"esp8266id\": \"13597771\", \"sensordatavalues\": [")
-        .send()
-        .await
-        .unwrap();
+    let resp = push(
+        &sys.base,
+        "esp8266-13597771",
+        "{\"esp8266id\": \"13597771\", \"sensordatavalues\": [".into(),
+    )
+    .await;
     assert_eq!(resp.status(), 422);
-    let letters = get_json(&format!("{}/api/v1/dead-letters?reason=malformed_json", sys.base)).await;
+    let letters = get_json(&format!(
+        "{}/api/v1/dead-letters?reason=malformed_json",
+        sys.base
+    ))
+    .await;
     assert_eq!(letters["dead_letters"].as_array().unwrap().len(), 1);
 
     sys.running.shutdown().await.unwrap();
@@ -227,16 +317,51 @@ async fn bad_inputs_are_dead_lettered_and_nothing_else_is_lost(setup: Setup) {
     let publisher = Publisher::connect(sys.mqtt_port, &unique("node")).await;
     let now = Utc::now();
     let t = topic("s6-test-1");
-    let good = |seq: u64, secs: i64| payload("s6-test-1", seq, now - chrono::Duration::seconds(secs), r#"{"pm10":20.5,"laeq":55.0}"#);
+    let good = |seq: u64, secs: i64| {
+        payload(
+            "s6-test-1",
+            seq,
+            now - chrono::Duration::seconds(secs),
+            r#"{"pm10":20.5,"laeq":55.0}"#,
+        )
+    };
     let sends: Vec<(String, String)> = vec![
         (t.clone(), good(1, 30)),
         (t.clone(), r#"{"node":"s6-test-1","ts":"#.to_owned()),
-        (t.clone(), r#"{"node":"s6-test-1","ts":12345,"seq":"two","values":{"pm10":1}}"#.to_owned()),
-        (t.clone(), payload("s6-test-1", 3, now - chrono::Duration::seconds(25), r#"{"pm2_5":NaN,"pm10":21.5}"#)),
-        (t.clone(), format!(r#"{{"node":"s6-test-1","pad":"{}"}}"#, "x".repeat(100 * 1024))),
-        (topic("ghost-9"), payload("ghost-9", 1, now, r#"{"pm10":1}"#)),
+        (
+            t.clone(),
+            r#"{"node":"s6-test-1","ts":12345,"seq":"two","values":{"pm10":1}}"#.to_owned(),
+        ),
+        (
+            t.clone(),
+            payload(
+                "s6-test-1",
+                3,
+                now - chrono::Duration::seconds(25),
+                r#"{"pm2_5":NaN,"pm10":21.5}"#,
+            ),
+        ),
+        (
+            t.clone(),
+            format!(
+                r#"{{"node":"s6-test-1","pad":"{}"}}"#,
+                "x".repeat(100 * 1024)
+            ),
+        ),
+        (
+            topic("ghost-9"),
+            payload("ghost-9", 1, now, r#"{"pm10":1}"#),
+        ),
         (t.clone(), good(1, 30)),
-        (t.clone(), payload("s6-test-1", 4, now + chrono::Duration::hours(1), r#"{"pm10":1}"#)),
+        (
+            t.clone(),
+            payload(
+                "s6-test-1",
+                4,
+                now + chrono::Duration::hours(1),
+                r#"{"pm10":1}"#,
+            ),
+        ),
         (t.clone(), good(5, 10)),
     ];
     for (topic, body) in &sends {
@@ -261,16 +386,36 @@ async fn bad_inputs_are_dead_lettered_and_nothing_else_is_lost(setup: Setup) {
     let letters = letters["dead_letters"].as_array().unwrap();
     assert_eq!(letters.len(), expected.len(), "{letters:#?}");
     for (reason, detail) in expected {
-        let found = letters.iter().find(|l| l["reason"] == reason)
+        let found = letters
+            .iter()
+            .find(|l| l["reason"] == reason)
             .unwrap_or_else(|| panic!("no {reason} dead letter in {letters:#?}"));
-        assert!(found["detail"].as_str().unwrap().contains(detail), "{reason}: {found}");
+        assert!(
+            found["detail"].as_str().unwrap().contains(detail),
+            "{reason}: {found}"
+        );
     }
     // Good messages on both sides of the bad ones: seq 1, 3 (pm10 only) and 5.
     let id = NodeId::new("s6-test-1").unwrap();
     assert_eq!(sys.running.store.count_readings(&id).await.unwrap(), 5);
-    assert_eq!(sys.running.store.count_readings(&NodeId::new("ghost-9").unwrap()).await.unwrap(), 0);
-    let metrics = reqwest::get(format!("{}/metrics", sys.base)).await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"veghe_ingest_rejected_total{reason="duplicate"} 1"#), "{metrics}");
+    assert_eq!(
+        sys.running
+            .store
+            .count_readings(&NodeId::new("ghost-9").unwrap())
+            .await
+            .unwrap(),
+        0
+    );
+    let metrics = reqwest::get(format!("{}/metrics", sys.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"veghe_ingest_rejected_total{reason="duplicate"} 1"#),
+        "{metrics}"
+    );
     sys.running.shutdown().await.unwrap();
 }
 

@@ -36,6 +36,10 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, status = status.as_u16(), "request failed");
         }
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
     }
 }

@@ -26,7 +26,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, ingest: IngestHandle) -> Self {
-        AppState { store, ingest, started: Arc::new(std::time::Instant::now()) }
+        AppState {
+            store,
+            ingest,
+            started: Arc::new(std::time::Instant::now()),
+        }
     }
 }
 
@@ -34,14 +38,24 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     // Oversize pushes up to this size are read so that they can be dead-lettered with
     // their reason; beyond it the request is refused unread (413).
-    let body_limit = state.ingest.config.limits.max_payload_bytes.0.saturating_mul(4).max(1 << 20);
+    let body_limit = state
+        .ingest
+        .config
+        .limits
+        .max_payload_bytes
+        .0
+        .saturating_mul(4)
+        .max(1 << 20);
     Router::new()
         .route("/api/v1/sensors", get(api::sensors::map))
         .route("/api/v1/sensors/{id}", get(api::sensors::one))
         .route("/api/v1/sensors/{id}/readings", get(api::series::readings))
         .route("/api/v1/quantities", get(api::quantities))
         .route("/api/v1/dead-letters", get(api::dead_letters::list))
-        .route("/api/v1/push/sensor-community", post(api::push::sensor_community))
+        .route(
+            "/api/v1/push/sensor-community",
+            post(api::push::sensor_community),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(ops::not_found)
@@ -55,5 +69,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -14,7 +14,9 @@ use crate::AppState;
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let store = match state.store.ping().await {
         Ok(()) => serde_json::json!({ "ok": true, "backend": state.store.backend().as_str() }),
-        Err(e) => serde_json::json!({ "ok": false, "backend": state.store.backend().as_str(), "error": e.to_string() }),
+        Err(e) => {
+            serde_json::json!({ "ok": false, "backend": state.store.backend().as_str(), "error": e.to_string() })
+        }
     };
     let metrics = &state.ingest.metrics;
     let broker = if metrics.mqtt_enabled.load(Relaxed) {
@@ -24,7 +26,11 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         serde_json::json!({ "ok": true, "connected": false, "note": "no MQTT subscriber in this process" })
     };
     let ok = store["ok"] == true && broker["ok"] == true;
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = serde_json::json!({
         "status": if ok { "ok" } else { "degraded" },
         "store": store,
@@ -37,11 +43,19 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut out = String::with_capacity(8192);
     state.ingest.metrics.render(&mut out);
-    out.push_str("# HELP veghe_nodes_known Nodes in the registry.\n# TYPE veghe_nodes_known gauge\n");
-    out.push_str(&format!("veghe_nodes_known {}\n", state.ingest.registry.len()));
+    out.push_str(
+        "# HELP veghe_nodes_known Nodes in the registry.\n# TYPE veghe_nodes_known gauge\n",
+    );
+    out.push_str(&format!(
+        "veghe_nodes_known {}\n",
+        state.ingest.registry.len()
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 
 pub async fn not_found() -> impl IntoResponse {
-    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "no such route" })))
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": "no such route" })),
+    )
 }

@@ -88,7 +88,10 @@ pub const VALUE_TYPES: &[(&str, Mapping)] = {
 };
 
 pub fn mapping(value_type: &str) -> Option<Mapping> {
-    VALUE_TYPES.iter().find(|(name, _)| *name == value_type).map(|(_, m)| *m)
+    VALUE_TYPES
+        .iter()
+        .find(|(name, _)| *name == value_type)
+        .map(|(_, m)| *m)
 }
 
 /// A decoded push, with the position the node reported, if it has a GPS.
@@ -110,8 +113,11 @@ pub fn decode_push(
         location: None,
     };
     if body.len() > *limits.max_payload_bytes {
-        return refuse(x_sensor, RejectReason::PayloadTooLarge,
-            format!("{} bytes, limit {}", body.len(), *limits.max_payload_bytes));
+        return refuse(
+            x_sensor,
+            RejectReason::PayloadTooLarge,
+            format!("{} bytes, limit {}", body.len(), *limits.max_payload_bytes),
+        );
     }
     let json = match parse_json(body) {
         Ok(v) => v,
@@ -124,30 +130,52 @@ pub fn decode_push(
     };
     let node = match (x_sensor, &chip) {
         (Some(header), Some(chip)) if !header.ends_with(&format!("-{chip}")) => {
-            return refuse(Some(header), RejectReason::NodeMismatch,
-                format!("X-Sensor `{header}` does not name chip `{chip}`"));
+            return refuse(
+                Some(header),
+                RejectReason::NodeMismatch,
+                format!("X-Sensor `{header}` does not name chip `{chip}`"),
+            );
         }
         (Some(header), _) => header.to_owned(),
         (None, Some(chip)) => format!("esp8266-{chip}"),
         (None, None) => {
-            return refuse(None, RejectReason::InvalidField,
-                "neither an X-Sensor header nor `esp8266id` names the node".into());
+            return refuse(
+                None,
+                RejectReason::InvalidField,
+                "neither an X-Sensor header nor `esp8266id` names the node".into(),
+            );
         }
     };
     let node = match NodeId::new(node.clone()) {
         Ok(id) => id,
-        Err(e) => return refuse(Some(&node), RejectReason::InvalidField, format!("node id: {e}")),
+        Err(e) => {
+            return refuse(
+                Some(&node),
+                RejectReason::InvalidField,
+                format!("node id: {e}"),
+            )
+        }
     };
     let Some(Value::Array(values)) = json.get("sensordatavalues") else {
-        return refuse(Some(node.as_str()), RejectReason::InvalidField,
-            "`sensordatavalues` must be an array".into());
+        return refuse(
+            Some(node.as_str()),
+            RejectReason::InvalidField,
+            "`sensordatavalues` must be an array".into(),
+        );
     };
     if values.is_empty() {
-        return refuse(Some(node.as_str()), RejectReason::Empty, "`sensordatavalues` is empty".into());
+        return refuse(
+            Some(node.as_str()),
+            RejectReason::Empty,
+            "`sensordatavalues` is empty".into(),
+        );
     }
     if values.len() > limits.max_values {
-        return refuse(Some(node.as_str()), RejectReason::InvalidField,
-            format!("{} values, limit {}", values.len(), limits.max_values));
+        return refuse(
+            Some(node.as_str()),
+            RejectReason::InvalidField,
+            format!("{} values, limit {}", values.len(), limits.max_values),
+        );
     }
 
     let mut push = AirrohrPush::default();
@@ -155,16 +183,28 @@ pub fn decode_push(
     let (mut lat, mut lon) = (None, None);
     for entry in values {
         let letter = |reason, detail: String| {
-            DeadLetter::new(SOURCE, Some(node.to_string()), reason, detail, entry.to_string().as_bytes())
+            DeadLetter::new(
+                SOURCE,
+                Some(node.to_string()),
+                reason,
+                detail,
+                entry.to_string().as_bytes(),
+            )
         };
-        let (Some(Value::String(value_type)), Some(raw)) = (entry.get("value_type"), entry.get("value")) else {
-            push.decoded.dead_letters.push(letter(RejectReason::InvalidField,
-                "entry needs a string `value_type` and a `value`".into()));
+        let (Some(Value::String(value_type)), Some(raw)) =
+            (entry.get("value_type"), entry.get("value"))
+        else {
+            push.decoded.dead_letters.push(letter(
+                RejectReason::InvalidField,
+                "entry needs a string `value_type` and a `value`".into(),
+            ));
             continue;
         };
         let Some(mapping) = mapping(value_type) else {
-            push.decoded.dead_letters.push(letter(RejectReason::UnknownQuantity,
-                format!("unknown value_type `{value_type}`")));
+            push.decoded.dead_letters.push(letter(
+                RejectReason::UnknownQuantity,
+                format!("unknown value_type `{value_type}`"),
+            ));
             continue;
         };
         if mapping == Mapping::Telemetry {
@@ -176,8 +216,10 @@ pub fn decode_push(
             _ => None,
         };
         let Some(number) = number else {
-            push.decoded.dead_letters.push(letter(RejectReason::InvalidField,
-                format!("`{value_type}` value {raw} is not a number")));
+            push.decoded.dead_letters.push(letter(
+                RejectReason::InvalidField,
+                format!("`{value_type}` value {raw} is not a number"),
+            ));
             continue;
         };
         match mapping {
@@ -196,14 +238,21 @@ pub fn decode_push(
             Mapping::Latitude if (-90.0..=90.0).contains(&number) => lat = Some(number),
             Mapping::Longitude if (-180.0..=180.0).contains(&number) => lon = Some(number),
             Mapping::Latitude | Mapping::Longitude => push.decoded.dead_letters.push(letter(
-                RejectReason::OutOfRange, format!("`{value_type}` = {number} is not a coordinate"))),
+                RejectReason::OutOfRange,
+                format!("`{value_type}` = {number} is not a coordinate"),
+            )),
             Mapping::Telemetry => {}
         }
     }
     // airrohr's GPS reports 0/0 without a fix.
     push.location = lat.zip(lon).filter(|&(la, lo)| la != 0.0 || lo != 0.0);
     if !accepted.is_empty() {
-        push.decoded.message = Some(Message { node, seq: None, ts: now, values: accepted });
+        push.decoded.message = Some(Message {
+            node,
+            seq: None,
+            ts: now,
+            values: accepted,
+        });
     }
     push
 }
@@ -223,18 +272,31 @@ mod tests {
 
     #[test]
     fn maps_every_value_of_a_firmware_push() {
-        let push = decode_push(Some("esp8266-13597771"), FIRMWARE_BODY.as_bytes(), now(),
-            &ValidationLimits::default());
-        assert!(push.decoded.dead_letters.is_empty(), "{:?}", push.decoded.dead_letters);
+        let push = decode_push(
+            Some("esp8266-13597771"),
+            FIRMWARE_BODY.as_bytes(),
+            now(),
+            &ValidationLimits::default(),
+        );
+        assert!(
+            push.decoded.dead_letters.is_empty(),
+            "{:?}",
+            push.decoded.dead_letters
+        );
         let m = push.decoded.message.unwrap();
         assert_eq!(m.node.as_str(), "esp8266-13597771");
         assert_eq!((m.seq, m.ts), (None, now()));
         let mut got = m.values.clone();
-        got.sort_by(|a, b| a.0.cmp(&b.0));
+        got.sort_by_key(|a| a.0);
         let want = vec![
-            (Quantity::Pm2_5, 11.2), (Quantity::Pm10, 24.53), (Quantity::Temperature, 7.41),
-            (Quantity::Humidity, 81.33), (Quantity::Pressure, 1007.3478),
-            (Quantity::Laeq, 58.41), (Quantity::Lamax, 71.95), (Quantity::Lamin, 51.02),
+            (Quantity::Pm2_5, 11.2),
+            (Quantity::Pm10, 24.53),
+            (Quantity::Temperature, 7.41),
+            (Quantity::Humidity, 81.33),
+            (Quantity::Pressure, 1007.3478),
+            (Quantity::Laeq, 58.41),
+            (Quantity::Lamax, 71.95),
+            (Quantity::Lamin, 51.02),
             (Quantity::Rssi, -71.0),
         ];
         assert_eq!(got.len(), want.len());
@@ -253,21 +315,52 @@ mod tests {
             {"value_type":"SDS_P2","value":"n/a"},
             {"value_type":"BME280_humidity","value":"180"},
             {"value":"3"}]}"#;
-        let push = decode_push(Some("esp8266-42"), body.as_bytes(), now(), &ValidationLimits::default());
-        assert_eq!(push.decoded.message.unwrap().values, vec![(Quantity::Pm10, 12.5)]);
+        let push = decode_push(
+            Some("esp8266-42"),
+            body.as_bytes(),
+            now(),
+            &ValidationLimits::default(),
+        );
+        assert_eq!(
+            push.decoded.message.unwrap().values,
+            vec![(Quantity::Pm10, 12.5)]
+        );
         let reasons: Vec<_> = push.decoded.dead_letters.iter().map(|d| d.reason).collect();
-        assert_eq!(reasons, vec![RejectReason::UnknownQuantity, RejectReason::InvalidField,
-            RejectReason::OutOfRange, RejectReason::InvalidField]);
+        assert_eq!(
+            reasons,
+            vec![
+                RejectReason::UnknownQuantity,
+                RejectReason::InvalidField,
+                RejectReason::OutOfRange,
+                RejectReason::InvalidField
+            ]
+        );
         assert!(push.decoded.dead_letters[0].payload.contains("FOO_bar"));
     }
 
     #[test]
     fn refuses_pushes_that_name_no_node_or_the_wrong_one() {
         let cases = [
-            (Some("esp8266-1"), r#"{"esp8266id":"2","sensordatavalues":[]}"#, RejectReason::NodeMismatch),
-            (None, r#"{"sensordatavalues":[{"value_type":"SDS_P1","value":"1"}]}"#, RejectReason::InvalidField),
-            (None, r#"{"esp8266id":"2","sensordatavalues":{}}"#, RejectReason::InvalidField),
-            (None, r#"{"esp8266id":"2","sensordatavalues":[]}"#, RejectReason::Empty),
+            (
+                Some("esp8266-1"),
+                r#"{"esp8266id":"2","sensordatavalues":[]}"#,
+                RejectReason::NodeMismatch,
+            ),
+            (
+                None,
+                r#"{"sensordatavalues":[{"value_type":"SDS_P1","value":"1"}]}"#,
+                RejectReason::InvalidField,
+            ),
+            (
+                None,
+                r#"{"esp8266id":"2","sensordatavalues":{}}"#,
+                RejectReason::InvalidField,
+            ),
+            (
+                None,
+                r#"{"esp8266id":"2","sensordatavalues":[]}"#,
+                RejectReason::Empty,
+            ),
             (None, "{oops", RejectReason::MalformedJson),
         ];
         for (header, body, want) in cases {
@@ -277,8 +370,12 @@ mod tests {
             assert_eq!(reasons, vec![want], "{body}");
         }
         // Without a header the chip id names the node.
-        let push = decode_push(None, br#"{"esp8266id":"77","sensordatavalues":[{"value_type":"SDS_P1","value":"1"}]}"#,
-            now(), &ValidationLimits::default());
+        let push = decode_push(
+            None,
+            br#"{"esp8266id":"77","sensordatavalues":[{"value_type":"SDS_P1","value":"1"}]}"#,
+            now(),
+            &ValidationLimits::default(),
+        );
         assert_eq!(push.decoded.message.unwrap().node.as_str(), "esp8266-77");
     }
 }

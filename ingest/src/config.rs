@@ -72,7 +72,7 @@ impl Default for IngestConfig {
             batch_interval: Duration::from_millis(200),
             batch_idle: Duration::from_millis(5),
             queue_capacity: 20_000,
-            writers: 2,
+            writers: 3,
             latest_interval: Duration::from_secs(1),
             unknown_nodes: UnknownNodePolicy::Register,
             limits: ValidationLimits::default(),
@@ -133,7 +133,9 @@ impl ByteSize {
         let s = s.trim();
         let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (digits, unit) = s.split_at(split);
-        let n: usize = digits.parse().map_err(|_| format!("`{s}` is not a size like \"64 KiB\""))?;
+        let n: usize = digits
+            .parse()
+            .map_err(|_| format!("`{s}` is not a size like \"64 KiB\""))?;
         let factor = match unit.trim() {
             "" | "B" => 1,
             "KB" | "kB" => 1000,
@@ -142,9 +144,15 @@ impl ByteSize {
             "MiB" => 1024 * 1024,
             "GB" => 1000 * 1000 * 1000,
             "GiB" => 1024 * 1024 * 1024,
-            other => return Err(format!("unknown size unit `{other}` (B, KB, KiB, MB, MiB, GB, GiB)")),
+            other => {
+                return Err(format!(
+                    "unknown size unit `{other}` (B, KB, KiB, MB, MiB, GB, GiB)"
+                ))
+            }
         };
-        n.checked_mul(factor).map(ByteSize).ok_or_else(|| format!("`{s}` is too large"))
+        n.checked_mul(factor)
+            .map(ByteSize)
+            .ok_or_else(|| format!("`{s}` is too large"))
     }
 }
 
@@ -169,8 +177,14 @@ mod tests {
 
     #[test]
     fn sizes() {
-        let cases = [("64 KiB", Some(65536)), ("16MiB", Some(16 << 20)), ("1 MB", Some(1_000_000)),
-            ("512", Some(512)), ("12 parsecs", None), ("KiB", None)];
+        let cases = [
+            ("64 KiB", Some(65536)),
+            ("16MiB", Some(16 << 20)),
+            ("1 MB", Some(1_000_000)),
+            ("512", Some(512)),
+            ("12 parsecs", None),
+            ("KiB", None),
+        ];
         for (s, want) in cases {
             assert_eq!(ByteSize::parse(s).ok().map(|b| b.0), want, "{s}");
         }

@@ -56,7 +56,10 @@ mod tests {
     fn replaces_bare_tokens_only() {
         let cases = [
             (r#"{"a":NaN}"#, Some(r#"{"a":null}"#)),
-            (r#"{"a":-Infinity,"b":Infinity}"#, Some(r#"{"a":null,"b":null}"#)),
+            (
+                r#"{"a":-Infinity,"b":Infinity}"#,
+                Some(r#"{"a":null,"b":null}"#),
+            ),
             (r#"{"a":"NaN"}"#, None),
             (r#"{"a\"NaN":1}"#, None),
             (r#"{"a":1.5}"#, None),

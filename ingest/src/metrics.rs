@@ -8,8 +8,8 @@ use veghe_sensors::RejectReason;
 
 /// Upper bounds of the latency histograms, in seconds.
 const BOUNDS_S: [f64; 18] = [
-    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0,
-    10.0, 30.0, 60.0,
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0,
+    30.0, 60.0,
 ];
 
 /// Fine buckets grow by this factor from 100 µs: quantiles within 5 %.
@@ -50,7 +50,10 @@ fn fine_upper_s(i: usize) -> f64 {
 impl Histogram {
     pub fn observe(&self, d: Duration) {
         let s = d.as_secs_f64();
-        let i = BOUNDS_S.iter().position(|b| s <= *b).unwrap_or(BOUNDS_S.len());
+        let i = BOUNDS_S
+            .iter()
+            .position(|b| s <= *b)
+            .unwrap_or(BOUNDS_S.len());
         self.buckets[i].fetch_add(1, Relaxed);
         self.fine[fine_index(s * 1e6)].fetch_add(1, Relaxed);
         self.sum_us.fetch_add(d.as_micros() as u64, Relaxed);
@@ -100,8 +103,12 @@ impl Histogram {
         for (i, b) in self.buckets.iter().enumerate() {
             cumulative += b.load(Relaxed);
             match BOUNDS_S.get(i) {
-                Some(le) => { let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}"); }
-                None => { let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}"); }
+                Some(le) => {
+                    let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+                }
+                None => {
+                    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+                }
             }
         }
         let _ = writeln!(out, "{name}_sum {}", self.sum_us.load(Relaxed) as f64 / 1e6);
@@ -147,25 +154,81 @@ impl IngestMetrics {
         let counter = |out: &mut String, name: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
         };
-        counter(out, "veghe_ingest_messages_received_total", "Sensor messages received.");
-        let _ = writeln!(out, "veghe_ingest_messages_received_total{{transport=\"mqtt\"}} {}", self.received_mqtt.load(Relaxed));
-        let _ = writeln!(out, "veghe_ingest_messages_received_total{{transport=\"http\"}} {}", self.received_http.load(Relaxed));
-        counter(out, "veghe_ingest_messages_stored_total", "Sensor messages committed to the store.");
-        let _ = writeln!(out, "veghe_ingest_messages_stored_total {}", self.messages_stored.load(Relaxed));
-        counter(out, "veghe_ingest_readings_stored_total", "Readings (values) committed to the store.");
-        let _ = writeln!(out, "veghe_ingest_readings_stored_total {}", self.readings_stored.load(Relaxed));
-        counter(out, "veghe_ingest_rejected_total", "Payloads or values dead-lettered, by reason.");
+        counter(
+            out,
+            "veghe_ingest_messages_received_total",
+            "Sensor messages received.",
+        );
+        let _ = writeln!(
+            out,
+            "veghe_ingest_messages_received_total{{transport=\"mqtt\"}} {}",
+            self.received_mqtt.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "veghe_ingest_messages_received_total{{transport=\"http\"}} {}",
+            self.received_http.load(Relaxed)
+        );
+        counter(
+            out,
+            "veghe_ingest_messages_stored_total",
+            "Sensor messages committed to the store.",
+        );
+        let _ = writeln!(
+            out,
+            "veghe_ingest_messages_stored_total {}",
+            self.messages_stored.load(Relaxed)
+        );
+        counter(
+            out,
+            "veghe_ingest_readings_stored_total",
+            "Readings (values) committed to the store.",
+        );
+        let _ = writeln!(
+            out,
+            "veghe_ingest_readings_stored_total {}",
+            self.readings_stored.load(Relaxed)
+        );
+        counter(
+            out,
+            "veghe_ingest_rejected_total",
+            "Payloads or values dead-lettered, by reason.",
+        );
         for (i, reason) in RejectReason::ALL.iter().enumerate() {
-            let _ = writeln!(out, "veghe_ingest_rejected_total{{reason=\"{}\"}} {}", reason.as_str(), self.rejected[i].load(Relaxed));
+            let _ = writeln!(
+                out,
+                "veghe_ingest_rejected_total{{reason=\"{}\"}} {}",
+                reason.as_str(),
+                self.rejected[i].load(Relaxed)
+            );
         }
         let _ = writeln!(out, "# HELP veghe_ingest_mqtt_connected Whether the subscriber is connected.\n# TYPE veghe_ingest_mqtt_connected gauge\nveghe_ingest_mqtt_connected {}", u8::from(self.mqtt_connected.load(Relaxed)));
         counter(out, "veghe_ingest_batches_total", "Batches committed.");
-        let _ = writeln!(out, "veghe_ingest_batches_total {}", self.batches.load(Relaxed));
-        counter(out, "veghe_ingest_store_errors_total", "Failed batch writes (retried).");
-        let _ = writeln!(out, "veghe_ingest_store_errors_total {}", self.store_errors.load(Relaxed));
-        self.batch_latency.render(out, "veghe_ingest_batch_seconds", "Time to commit one batch.");
-        self.commit_lag.render(out, "veghe_ingest_commit_lag_seconds",
-            "From a message's timestamp to its commit.");
+        let _ = writeln!(
+            out,
+            "veghe_ingest_batches_total {}",
+            self.batches.load(Relaxed)
+        );
+        counter(
+            out,
+            "veghe_ingest_store_errors_total",
+            "Failed batch writes (retried).",
+        );
+        let _ = writeln!(
+            out,
+            "veghe_ingest_store_errors_total {}",
+            self.store_errors.load(Relaxed)
+        );
+        self.batch_latency.render(
+            out,
+            "veghe_ingest_batch_seconds",
+            "Time to commit one batch.",
+        );
+        self.commit_lag.render(
+            out,
+            "veghe_ingest_commit_lag_seconds",
+            "From a message's timestamp to its commit.",
+        );
     }
 }
 
@@ -177,7 +240,9 @@ mod tests {
     fn quantiles_come_from_bucket_bounds() {
         let h = Histogram::default();
         assert_eq!(h.quantile_upper_bound(0.99), None);
-        for _ in 0..98 { h.observe(Duration::from_millis(3)); }
+        for _ in 0..98 {
+            h.observe(Duration::from_millis(3));
+        }
         h.observe(Duration::from_millis(40));
         h.observe(Duration::from_secs(100));
         assert_eq!(h.quantile_upper_bound(0.5), Some(0.005));

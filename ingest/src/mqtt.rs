@@ -15,14 +15,20 @@ use crate::{IngestError, IngestHandle, MqttConfig, SENSOR_TOPIC_FILTER};
 
 /// Host and port of an `mqtt://host:port` URL (`tcp://` is accepted too).
 pub fn parse_broker_url(url: &str) -> Result<(String, u16), IngestError> {
-    let bad = |reason: &str| IngestError::BrokerUrl { url: url.to_owned(), reason: reason.to_owned() };
+    let bad = |reason: &str| IngestError::BrokerUrl {
+        url: url.to_owned(),
+        reason: reason.to_owned(),
+    };
     let rest = url
         .strip_prefix("mqtt://")
         .or_else(|| url.strip_prefix("tcp://"))
         .ok_or_else(|| bad("expected mqtt://host:port"))?;
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("port is not a number"))?),
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>().map_err(|_| bad("port is not a number"))?,
+        ),
         None => (rest, 1883),
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');

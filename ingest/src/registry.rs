@@ -22,7 +22,11 @@ impl NodeRegistry {
     }
 
     pub fn status(&self, id: &NodeId) -> Option<NodeStatus> {
-        self.known.read().unwrap_or_else(|p| p.into_inner()).get(id).copied()
+        self.known
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .copied()
     }
 
     pub fn insert(&self, node: &Node) {

@@ -19,7 +19,10 @@ use crate::{Decoded, IngestConfig, IngestError, IngestMetrics, NodeRegistry, Unk
 /// How a submission is completed once its batch is committed.
 pub enum Completion {
     /// Acknowledge a QoS 1 publish to the broker.
-    Mqtt { client: rumqttc::AsyncClient, publish: rumqttc::Publish },
+    Mqtt {
+        client: rumqttc::AsyncClient,
+        publish: rumqttc::Publish,
+    },
     /// Answer a waiting request.
     Reply(oneshot::Sender<Result<WriteReceipt, IngestError>>),
     None,
@@ -58,13 +61,20 @@ pub struct IngestHandle {
 impl IngestHandle {
     /// Queues a submission, waiting while the writer is saturated (back-pressure).
     pub async fn submit(&self, submission: Submission) -> Result<(), IngestError> {
-        self.tx.send(submission).await.map_err(|_| IngestError::ShuttingDown)
+        self.tx
+            .send(submission)
+            .await
+            .map_err(|_| IngestError::ShuttingDown)
     }
 
     /// Room for one submission in the writer's queue, waited for without borrowing
     /// the handle.
     pub async fn reserve_owned(&self) -> Result<mpsc::OwnedPermit<Submission>, IngestError> {
-        self.tx.clone().reserve_owned().await.map_err(|_| IngestError::ShuttingDown)
+        self.tx
+            .clone()
+            .reserve_owned()
+            .await
+            .map_err(|_| IngestError::ShuttingDown)
     }
 
     /// Queues a submission and waits until it is committed.
@@ -75,8 +85,13 @@ impl IngestHandle {
         location: Option<(f64, f64)>,
     ) -> Result<WriteReceipt, IngestError> {
         let (tx, rx) = oneshot::channel();
-        self.submit(Submission { decoded, node_kind, location, completion: Completion::Reply(tx) })
-            .await?;
+        self.submit(Submission {
+            decoded,
+            node_kind,
+            location,
+            completion: Completion::Reply(tx),
+        })
+        .await?;
         rx.await.map_err(|_| IngestError::ShuttingDown)?
     }
 }
@@ -92,7 +107,12 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
     let rx = Arc::new(Mutex::new(rx));
     let config = Arc::new(config);
-    let handle = IngestHandle { tx, config: config.clone(), metrics: metrics.clone(), registry: registry.clone() };
+    let handle = IngestHandle {
+        tx,
+        config: config.clone(),
+        metrics: metrics.clone(),
+        registry: registry.clone(),
+    };
     let writers: Vec<_> = (0..config.writers.max(1))
         .map(|_| {
             let writer = Writer {
@@ -148,7 +168,9 @@ impl Writer {
             let guard = if self.latest.is_empty() {
                 Some(rx.lock_owned().await)
             } else {
-                tokio::time::timeout(self.latest_due_in(), rx.lock_owned()).await.ok()
+                tokio::time::timeout(self.latest_due_in(), rx.lock_owned())
+                    .await
+                    .ok()
             };
             let collected = match guard {
                 Some(mut rx) => self.collect(&mut rx).await,
@@ -159,7 +181,9 @@ impl Writer {
                 Collected::Idle => {}
                 Collected::Closed => break,
             }
-            if !self.latest.is_empty() && self.latest_flushed.elapsed() >= self.config.latest_interval {
+            if !self.latest.is_empty()
+                && self.latest_flushed.elapsed() >= self.config.latest_interval
+            {
                 self.flush_latest().await;
             }
         }
@@ -176,7 +200,9 @@ impl Writer {
                 Err(_) => return Collected::Idle,
             }
         };
-        let Some(first) = first else { return Collected::Closed };
+        let Some(first) = first else {
+            return Collected::Closed;
+        };
         let started = Instant::now();
         let mut rows = rows_of(&first);
         let mut batch = vec![first];
@@ -210,7 +236,9 @@ impl Writer {
     }
 
     fn latest_due_in(&self) -> Duration {
-        self.config.latest_interval.saturating_sub(self.latest_flushed.elapsed())
+        self.config
+            .latest_interval
+            .saturating_sub(self.latest_flushed.elapsed())
     }
 
     /// Records the coalesced latest values; on failure they are kept for the next try.
@@ -222,12 +250,19 @@ impl Writer {
         let values: Vec<LatestValue> = self
             .latest
             .iter()
-            .map(|((node, quantity), (ts, value))| LatestValue { node: node.clone(), quantity: *quantity, ts: *ts, value: *value })
+            .map(|((node, quantity), (ts, value))| LatestValue {
+                node: node.clone(),
+                quantity: *quantity,
+                ts: *ts,
+                value: *value,
+            })
             .collect();
         match self.store.upsert_latest(&values).await {
             Ok(()) => self.latest.clear(),
             Err(e) => {
-                self.metrics.store_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics
+                    .store_errors
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(error = %e, values = values.len(), "latest values not recorded; retrying");
             }
         }
@@ -244,7 +279,9 @@ impl Writer {
                 letters.push(letter);
                 letter_owner.push(i);
             }
-            let Some(message) = sub.decoded.message.take() else { continue };
+            let Some(message) = sub.decoded.message.take() else {
+                continue;
+            };
             if self.registry.status(&message.node).is_none()
                 && !pending.iter().any(|n| n.id == message.node)
             {
@@ -285,12 +322,19 @@ impl Writer {
             .iter()
             .filter_map(|&i| messages.get(i))
             .map(|m| {
-                DeadLetter::new("store", Some(m.node.to_string()), RejectReason::Duplicate,
+                DeadLetter::new(
+                    "store",
+                    Some(m.node.to_string()),
+                    RejectReason::Duplicate,
                     match m.seq {
                         Some(seq) => format!("seq {seq} of node `{}` is already stored", m.node),
-                        None => format!("a message of node `{}` at {} is already stored", m.node, m.ts),
+                        None => format!(
+                            "a message of node `{}` at {} is already stored",
+                            m.node, m.ts
+                        ),
                     },
-                    describe(m).as_bytes())
+                    describe(m).as_bytes(),
+                )
             })
             .collect();
         if !duplicates.is_empty() {
@@ -298,7 +342,9 @@ impl Writer {
         }
         let committed = Utc::now();
         self.metrics.batch_latency.observe(started.elapsed());
-        self.metrics.batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for letter in letters.iter().chain(&duplicates) {
             self.metrics.reject(letter.reason);
         }
@@ -318,7 +364,10 @@ impl Writer {
                 stored_messages += 1;
                 stored_values += message.values.len() as u64;
                 for (q, v) in &message.values {
-                    let entry = self.latest.entry((message.node.clone(), *q)).or_insert((message.ts, *v));
+                    let entry = self
+                        .latest
+                        .entry((message.node.clone(), *q))
+                        .or_insert((message.ts, *v));
                     if message.ts > entry.0 {
                         *entry = (message.ts, *v);
                     }
@@ -328,8 +377,12 @@ impl Writer {
                 }
             }
         }
-        self.metrics.messages_stored.fetch_add(stored_messages, std::sync::atomic::Ordering::Relaxed);
-        self.metrics.readings_stored.fetch_add(stored_values, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .messages_stored
+            .fetch_add(stored_messages, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .readings_stored
+            .fetch_add(stored_values, std::sync::atomic::Ordering::Relaxed);
 
         for (sub, receipt) in batch.into_iter().zip(receipts) {
             match sub.completion {
@@ -372,7 +425,9 @@ impl Writer {
                     return outcome;
                 }
                 Err(e) => {
-                    self.metrics.store_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics
+                        .store_errors
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if failures == 0 {
                         tracing::error!(error = %e, messages = messages.len(),
                             "batch write failed; retrying until the store accepts it");

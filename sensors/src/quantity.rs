@@ -85,9 +85,11 @@ impl Quantity {
             Quantity::Temperature => "°C",
             Quantity::Humidity => "%",
             Quantity::Pressure => "hPa",
-            Quantity::Laeq | Quantity::Lamax | Quantity::Lamin | Quantity::La10 | Quantity::La90 => {
-                "dB(A)"
-            }
+            Quantity::Laeq
+            | Quantity::Lamax
+            | Quantity::Lamin
+            | Quantity::La10
+            | Quantity::La90 => "dB(A)",
             Quantity::Battery => "V",
             Quantity::Rssi => "dBm",
         }
@@ -126,9 +128,11 @@ impl Quantity {
             Quantity::Temperature => (-60.0, 80.0),
             Quantity::Humidity => (0.0, 100.0),
             Quantity::Pressure => (300.0, 1100.0),
-            Quantity::Laeq | Quantity::Lamax | Quantity::Lamin | Quantity::La10 | Quantity::La90 => {
-                (0.0, 160.0)
-            }
+            Quantity::Laeq
+            | Quantity::Lamax
+            | Quantity::Lamin
+            | Quantity::La10
+            | Quantity::La90 => (0.0, 160.0),
             Quantity::Battery => (0.0, 60.0),
             Quantity::Rssi => (-140.0, 0.0),
         }

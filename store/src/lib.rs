@@ -19,8 +19,8 @@ pub use error::StoreError;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    Backend, Bucket, DeadLetterQuery, LatestValue, RetentionPolicy, RetentionReport,
-    RollupReport, SeriesPoint, StoreOptions, StoredDeadLetter, WriteOutcome,
+    Backend, Bucket, DeadLetterQuery, LatestValue, RetentionPolicy, RetentionReport, RollupReport,
+    SeriesPoint, StoreOptions, StoredDeadLetter, WriteOutcome,
 };
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -11,8 +11,8 @@ use veghe_sensors::{DeadLetter, Message, Node, NodeId, NodeStatus, Quantity, Rej
 
 use crate::types::cutoff;
 use crate::{
-    Bucket, DeadLetterQuery, LatestValue, Result, RetentionPolicy, RetentionReport,
-    RollupReport, SeriesPoint, StoreError, StoreOptions, StoredDeadLetter, WriteOutcome,
+    Bucket, DeadLetterQuery, LatestValue, Result, RetentionPolicy, RetentionReport, RollupReport,
+    SeriesPoint, StoreError, StoreOptions, StoredDeadLetter, WriteOutcome,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -362,7 +362,10 @@ impl PgStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(RollupReport { minute_buckets: minute.rows_affected(), hour_buckets: hour.rows_affected() })
+        Ok(RollupReport {
+            minute_buckets: minute.rows_affected(),
+            hour_buckets: hour.rows_affected(),
+        })
     }
 
     pub async fn apply_retention(
@@ -486,7 +489,9 @@ fn node_from_row(row: &PgRow) -> Result<Node> {
 fn latest_from_row(row: &PgRow) -> Result<Option<LatestValue>> {
     let node: String = row.try_get("node_id")?;
     let quantity: String = row.try_get("quantity")?;
-    let Ok(quantity) = quantity.parse::<Quantity>() else { return Ok(None) };
+    let Ok(quantity) = quantity.parse::<Quantity>() else {
+        return Ok(None);
+    };
     Ok(Some(LatestValue {
         node: NodeId::new(node.clone())
             .map_err(|e| StoreError::Corrupt(format!("node id `{node}`: {e}")))?,

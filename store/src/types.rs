@@ -41,7 +41,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { max_connections: 8, connect_timeout: Duration::from_secs(10) }
+        StoreOptions {
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(10),
+        }
     }
 }
 

@@ -13,7 +13,14 @@ use veghe_store::{Bucket, DeadLetterQuery, LatestValue, RetentionPolicy, Store};
 fn latest_of(batch: &[Message]) -> Vec<LatestValue> {
     batch
         .iter()
-        .flat_map(|m| m.values.iter().map(move |(q, v)| LatestValue { node: m.node.clone(), quantity: *q, ts: m.ts, value: *v }))
+        .flat_map(|m| {
+            m.values.iter().map(move |(q, v)| LatestValue {
+                node: m.node.clone(),
+                quantity: *q,
+                ts: m.ts,
+                value: *v,
+            })
+        })
         .collect()
 }
 
@@ -26,7 +33,12 @@ fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
 }
 
 fn msg(node: &str, seq: Option<u64>, ts: DateTime<Utc>, values: &[(Quantity, f64)]) -> Message {
-    Message { node: id(node), seq, ts, values: values.to_vec() }
+    Message {
+        node: id(node),
+        seq,
+        ts,
+        values: values.to_vec(),
+    }
 }
 
 fn node(name: &str, public: bool, status: NodeStatus) -> Node {
@@ -53,10 +65,23 @@ fn span() -> (DateTime<Utc>, DateTime<Utc>) {
 }
 
 async fn writes_and_reads_back(store: Store) {
-    store.upsert_node(&node("n1", true, NodeStatus::Active)).await.unwrap();
+    store
+        .upsert_node(&node("n1", true, NodeStatus::Active))
+        .await
+        .unwrap();
     let batch = vec![
-        msg("n1", Some(1), at(10, 0, 0), &[(Quantity::Pm2_5, 12.3), (Quantity::Laeq, 61.2)]),
-        msg("n1", Some(2), at(10, 0, 10), &[(Quantity::Pm2_5, 14.1), (Quantity::Laeq, 58.4)]),
+        msg(
+            "n1",
+            Some(1),
+            at(10, 0, 0),
+            &[(Quantity::Pm2_5, 12.3), (Quantity::Laeq, 61.2)],
+        ),
+        msg(
+            "n1",
+            Some(2),
+            at(10, 0, 10),
+            &[(Quantity::Pm2_5, 14.1), (Quantity::Laeq, 58.4)],
+        ),
     ];
     let outcome = store.write_batch(&batch, &[]).await.unwrap();
     assert_eq!(outcome.readings, 4);
@@ -64,22 +89,35 @@ async fn writes_and_reads_back(store: Store) {
     store.upsert_latest(&latest_of(&batch)).await.unwrap();
 
     let (from, to) = span();
-    let series =
-        store.series(&id("n1"), Quantity::Pm2_5, from, to, Bucket::Raw, 100).await.unwrap();
+    let series = store
+        .series(&id("n1"), Quantity::Pm2_5, from, to, Bucket::Raw, 100)
+        .await
+        .unwrap();
     let values: Vec<_> = series.iter().map(|p| (p.ts, p.value)).collect();
     assert_eq!(values, vec![(at(10, 0, 0), 12.3), (at(10, 0, 10), 14.1)]);
 
     let latest = store.latest_values(true).await.unwrap();
-    let pm = latest.iter().find(|l| l.quantity == Quantity::Pm2_5).unwrap();
+    let pm = latest
+        .iter()
+        .find(|l| l.quantity == Quantity::Pm2_5)
+        .unwrap();
     assert_eq!((pm.ts, pm.value), (at(10, 0, 10), 14.1));
     assert_eq!(latest.len(), 2);
 
     // An older message arriving late does not move the latest value back.
-    let late = [msg("n1", Some(0), at(9, 59, 50), &[(Quantity::Pm2_5, 99.0)])];
+    let late = [msg(
+        "n1",
+        Some(0),
+        at(9, 59, 50),
+        &[(Quantity::Pm2_5, 99.0)],
+    )];
     store.write_batch(&late, &[]).await.unwrap();
     store.upsert_latest(&latest_of(&late)).await.unwrap();
     let latest = store.latest_values(true).await.unwrap();
-    let pm = latest.iter().find(|l| l.quantity == Quantity::Pm2_5).unwrap();
+    let pm = latest
+        .iter()
+        .find(|l| l.quantity == Quantity::Pm2_5)
+        .unwrap();
     assert_eq!(pm.value, 14.1);
     assert_eq!(store.count_readings(&id("n1")).await.unwrap(), 5);
 }
@@ -89,7 +127,12 @@ async fn refuses_duplicates(store: Store) {
         msg("n1", Some(7), at(10, 0, 0), &[(Quantity::Pm10, 20.0)]),
         msg("n2", None, at(10, 0, 0), &[(Quantity::Pm10, 21.0)]),
     ];
-    assert!(store.write_batch(&first, &[]).await.unwrap().duplicates.is_empty());
+    assert!(store
+        .write_batch(&first, &[])
+        .await
+        .unwrap()
+        .duplicates
+        .is_empty());
     let again = vec![
         msg("n1", Some(8), at(10, 0, 10), &[(Quantity::Pm10, 22.0)]),
         // Same seq, even with another timestamp: a duplicate.
@@ -109,15 +152,36 @@ async fn refuses_duplicates(store: Store) {
 
 async fn keeps_dead_letters(store: Store) {
     let letters = vec![
-        DeadLetter::new("veghe/v1/sensors/n1/readings", Some("n1".into()),
-            RejectReason::MalformedJson, "expected value at line 1 column 1", b"{nope"),
-        DeadLetter::new("/api/v1/push/sensor-community", Some("esp8266-1".into()),
-            RejectReason::UnknownQuantity, "value_type `foo_bar`", b"{\"value_type\":\"foo_bar\"}"),
-        DeadLetter::new("veghe/v1/sensors/x/readings", None,
-            RejectReason::PayloadTooLarge, "70000 bytes", &[0u8; 10]),
+        DeadLetter::new(
+            "veghe/v1/sensors/n1/readings",
+            Some("n1".into()),
+            RejectReason::MalformedJson,
+            "expected value at line 1 column 1",
+            b"{nope",
+        ),
+        DeadLetter::new(
+            "/api/v1/push/sensor-community",
+            Some("esp8266-1".into()),
+            RejectReason::UnknownQuantity,
+            "value_type `foo_bar`",
+            b"{\"value_type\":\"foo_bar\"}",
+        ),
+        DeadLetter::new(
+            "veghe/v1/sensors/x/readings",
+            None,
+            RejectReason::PayloadTooLarge,
+            "70000 bytes",
+            &[0u8; 10],
+        ),
     ];
     store.write_batch(&[], &letters).await.unwrap();
-    let all = store.dead_letters(&DeadLetterQuery { limit: 10, ..Default::default() }).await.unwrap();
+    let all = store
+        .dead_letters(&DeadLetterQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!(all[0].reason, RejectReason::PayloadTooLarge, "newest first");
     let json = store
@@ -132,7 +196,11 @@ async fn keeps_dead_letters(store: Store) {
     assert_eq!(json[0].payload, "{nope");
     assert_eq!(json[0].node.as_deref(), Some("n1"));
     let by_node = store
-        .dead_letters(&DeadLetterQuery { node: Some("esp8266-1".into()), limit: 10, ..Default::default() })
+        .dead_letters(&DeadLetterQuery {
+            node: Some("esp8266-1".into()),
+            limit: 10,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(by_node.len(), 1);
@@ -141,9 +209,15 @@ async fn keeps_dead_letters(store: Store) {
 
 async fn maintains_rollups(store: Store) {
     let mut batch = Vec::new();
-    for (i, (m, s, v)) in [(0, 0, 10.0), (0, 30, 20.0), (1, 0, 30.0), (1, 59, 50.0), (61, 0, 7.0)]
-        .into_iter()
-        .enumerate()
+    for (i, (m, s, v)) in [
+        (0, 0, 10.0),
+        (0, 30, 20.0),
+        (1, 0, 30.0),
+        (1, 59, 50.0),
+        (61, 0, 7.0),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let ts = at(10, 0, 0) + chrono::Duration::minutes(m) + chrono::Duration::seconds(s);
         batch.push(msg("n1", Some(i as u64), ts, &[(Quantity::Laeq, v)]));
@@ -152,9 +226,14 @@ async fn maintains_rollups(store: Store) {
     let report = store.refresh_rollups().await.unwrap();
     assert_eq!(report.minute_buckets, 3);
     let (from, to) = span();
-    let minutes =
-        store.series(&id("n1"), Quantity::Laeq, from, to, Bucket::Minute, 100).await.unwrap();
-    let got: Vec<_> = minutes.iter().map(|p| (p.ts, p.value, p.min, p.max, p.count)).collect();
+    let minutes = store
+        .series(&id("n1"), Quantity::Laeq, from, to, Bucket::Minute, 100)
+        .await
+        .unwrap();
+    let got: Vec<_> = minutes
+        .iter()
+        .map(|p| (p.ts, p.value, p.min, p.max, p.count))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -163,25 +242,57 @@ async fn maintains_rollups(store: Store) {
             (at(11, 1, 0), 7.0, Some(7.0), Some(7.0), Some(1)),
         ]
     );
-    let hours = store.series(&id("n1"), Quantity::Laeq, from, to, Bucket::Hour, 100).await.unwrap();
+    let hours = store
+        .series(&id("n1"), Quantity::Laeq, from, to, Bucket::Hour, 100)
+        .await
+        .unwrap();
     let got: Vec<_> = hours.iter().map(|p| (p.ts, p.value, p.count)).collect();
-    assert_eq!(got, vec![(at(10, 0, 0), 27.5, Some(4)), (at(11, 0, 0), 7.0, Some(1))]);
+    assert_eq!(
+        got,
+        vec![(at(10, 0, 0), 27.5, Some(4)), (at(11, 0, 0), 7.0, Some(1))]
+    );
 
     // A late reading for an old minute updates that minute and its hour.
     store
-        .write_batch(&[msg("n1", Some(99), at(10, 0, 45), &[(Quantity::Laeq, 60.0)])], &[])
+        .write_batch(
+            &[msg(
+                "n1",
+                Some(99),
+                at(10, 0, 45),
+                &[(Quantity::Laeq, 60.0)],
+            )],
+            &[],
+        )
         .await
         .unwrap();
     store.refresh_rollups().await.unwrap();
-    let minutes =
-        store.series(&id("n1"), Quantity::Laeq, from, to, Bucket::Minute, 1).await.unwrap();
-    assert_eq!((minutes[0].value, minutes[0].max, minutes[0].count), (30.0, Some(60.0), Some(3)));
-    let days = store.series(&id("n1"), Quantity::Laeq, from, to, Bucket::Day, 100).await.unwrap();
+    let minutes = store
+        .series(&id("n1"), Quantity::Laeq, from, to, Bucket::Minute, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (minutes[0].value, minutes[0].max, minutes[0].count),
+        (30.0, Some(60.0), Some(3))
+    );
+    let days = store
+        .series(&id("n1"), Quantity::Laeq, from, to, Bucket::Day, 100)
+        .await
+        .unwrap();
     assert_eq!(days.len(), 1);
-    assert_eq!(days[0].ts, Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap());
+    assert_eq!(
+        days[0].ts,
+        Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap()
+    );
     assert_eq!(days[0].count, Some(6));
-    assert_eq!(days[0].value, (10.0 + 20.0 + 30.0 + 50.0 + 7.0 + 60.0) / 6.0);
-    assert_eq!(store.refresh_rollups().await.unwrap().minute_buckets, 0, "nothing left dirty");
+    assert_eq!(
+        days[0].value,
+        (10.0 + 20.0 + 30.0 + 50.0 + 7.0 + 60.0) / 6.0
+    );
+    assert_eq!(
+        store.refresh_rollups().await.unwrap().minute_buckets,
+        0,
+        "nothing left dirty"
+    );
 }
 
 async fn applies_retention(store: Store) {
@@ -207,21 +318,38 @@ async fn applies_retention(store: Store) {
     };
     store.apply_retention(&policy, now).await.unwrap();
     let (from, to) = span();
-    let raw = store.series(&id("n1"), Quantity::Pm2_5, from, to, Bucket::Raw, 10).await.unwrap();
+    let raw = store
+        .series(&id("n1"), Quantity::Pm2_5, from, to, Bucket::Raw, 10)
+        .await
+        .unwrap();
     assert_eq!(raw.iter().map(|p| p.value).collect::<Vec<_>>(), vec![2.0]);
-    let minutes =
-        store.series(&id("n1"), Quantity::Pm2_5, from, to, Bucket::Minute, 10).await.unwrap();
+    let minutes = store
+        .series(&id("n1"), Quantity::Pm2_5, from, to, Bucket::Minute, 10)
+        .await
+        .unwrap();
     assert_eq!(minutes.len(), 1, "old minute rollup removed");
-    let hours = store.series(&id("n1"), Quantity::Pm2_5, from, to, Bucket::Hour, 10).await.unwrap();
+    let hours = store
+        .series(&id("n1"), Quantity::Pm2_5, from, to, Bucket::Hour, 10)
+        .await
+        .unwrap();
     assert_eq!(hours.len(), 2, "hour rollups kept longer");
 }
 
 async fn keeps_the_node_registry(store: Store) {
-    store.upsert_node(&node("pub", true, NodeStatus::Active)).await.unwrap();
-    store.upsert_node(&node("private", false, NodeStatus::Active)).await.unwrap();
+    store
+        .upsert_node(&node("pub", true, NodeStatus::Active))
+        .await
+        .unwrap();
+    store
+        .upsert_node(&node("private", false, NodeStatus::Active))
+        .await
+        .unwrap();
     // Registering as pending never downgrades a registered node.
     store
-        .register_pending(&[Node::pending(id("pub"), "air"), Node::pending(id("new"), "air")])
+        .register_pending(&[
+            Node::pending(id("pub"), "air"),
+            Node::pending(id("new"), "air"),
+        ])
         .await
         .unwrap();
     let nodes = store.nodes().await.unwrap();
@@ -229,7 +357,10 @@ async fn keeps_the_node_registry(store: Store) {
     assert_eq!(ids, vec!["new", "private", "pub"]);
     let public = store.node(&id("pub")).await.unwrap().unwrap();
     assert_eq!(public, node("pub", true, NodeStatus::Active));
-    assert_eq!(store.node(&id("new")).await.unwrap().unwrap().status, NodeStatus::Pending);
+    assert_eq!(
+        store.node(&id("new")).await.unwrap().unwrap().status,
+        NodeStatus::Pending
+    );
     assert!(store.node(&id("absent")).await.unwrap().is_none());
 
     let batch: Vec<_> = ["pub", "private", "new"]
@@ -240,7 +371,13 @@ async fn keeps_the_node_registry(store: Store) {
     store.write_batch(&batch, &[]).await.unwrap();
     store.upsert_latest(&latest_of(&batch)).await.unwrap();
     let public_latest = store.latest_values(true).await.unwrap();
-    assert_eq!(public_latest.iter().map(|l| l.node.as_str()).collect::<Vec<_>>(), vec!["pub"]);
+    assert_eq!(
+        public_latest
+            .iter()
+            .map(|l| l.node.as_str())
+            .collect::<Vec<_>>(),
+        vec!["pub"]
+    );
     assert_eq!(store.latest_values(false).await.unwrap().len(), 3);
 }
 

@@ -16,11 +16,19 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), rand::random::<u16>())
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        rand::random::<u16>()
+    )
 }
 
 pub fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 pub fn temp_dir(prefix: &str) -> PathBuf {
@@ -44,8 +52,10 @@ impl Mosquitto {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/mosquitto/veghe.conf"),
         )
         .unwrap();
-        let conf = shipped.replace("listener 1883 127.0.0.1", &format!("listener {port} 127.0.0.1"))
-            + &format!("persistence_location {}/\n", dir.display());
+        let conf = shipped.replace(
+            "listener 1883 127.0.0.1",
+            &format!("listener {port} 127.0.0.1"),
+        ) + &format!("persistence_location {}/\n", dir.display());
         std::fs::write(dir.join("mosquitto.conf"), conf).unwrap();
         Mosquitto::spawn(port, dir)
     }
@@ -60,7 +70,10 @@ impl Mosquitto {
             .expect("mosquitto is installed (apt-get install mosquitto)");
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "mosquitto did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Mosquitto { port, child, dir }
@@ -72,7 +85,11 @@ impl Mosquitto {
 }
 
 fn mosquitto_bin() -> &'static str {
-    if Path::new("/usr/sbin/mosquitto").exists() { "/usr/sbin/mosquitto" } else { "mosquitto" }
+    if Path::new("/usr/sbin/mosquitto").exists() {
+        "/usr/sbin/mosquitto"
+    } else {
+        "mosquitto"
+    }
 }
 
 impl Drop for Mosquitto {
@@ -87,8 +104,13 @@ pub async fn postgres_url() -> String {
     let admin = std::env::var("VEGHE_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let name = unique("veghe_test");
-    let pool = sqlx::PgPool::connect(&admin).await.expect("PostgreSQL reachable");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+    let pool = sqlx::PgPool::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .unwrap();
     pool.close().await;
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
     format!("{base}/{name}")
@@ -139,11 +161,18 @@ impl Publisher {
                 }
             }
         });
-        Publisher { client, acked, task }
+        Publisher {
+            client,
+            acked,
+            task,
+        }
     }
 
     pub async fn publish(&self, topic: &str, payload: impl Into<Vec<u8>>) {
-        self.client.publish(topic, QoS::AtLeastOnce, false, payload.into()).await.unwrap();
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.into())
+            .await
+            .unwrap();
     }
 
     /// Waits until the broker acknowledged `n` publishes.
@@ -164,7 +193,10 @@ impl Drop for Publisher {
 
 /// A veghe payload for `node` with `seq` at `ts`.
 pub fn payload(node: &str, seq: u64, ts: chrono::DateTime<chrono::Utc>, values: &str) -> String {
-    format!(r#"{{"node":"{node}","ts":"{}","seq":{seq},"values":{values}}}"#, ts.to_rfc3339())
+    format!(
+        r#"{{"node":"{node}","ts":"{}","seq":{seq},"values":{values}}}"#,
+        ts.to_rfc3339()
+    )
 }
 
 pub fn topic(node: &str) -> String {

@@ -18,7 +18,10 @@ pub struct Params {
     limit: Option<u32>,
 }
 
-pub async fn list(State(state): State<AppState>, Query(p): Query<Params>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Query(p): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
     let reason = p
         .reason
         .as_deref()
@@ -30,7 +33,12 @@ pub async fn list(State(state): State<AppState>, Query(p): Query<Params>) -> Res
         })
         .transpose()?;
     let limit = p.limit.unwrap_or(100).clamp(1, 10_000);
-    let query = DeadLetterQuery { reason, node: p.node, since: parse_time("since", p.since.as_deref())?, limit };
+    let query = DeadLetterQuery {
+        reason,
+        node: p.node,
+        since: parse_time("since", p.since.as_deref())?,
+        limit,
+    };
     let letters = state.store.dead_letters(&query).await?;
     Ok(Json(json!({ "dead_letters": letters })))
 }

@@ -32,7 +32,9 @@ pub(crate) fn parse_time(
         .map(|v| {
             chrono::DateTime::parse_from_rfc3339(v)
                 .map(|t| t.with_timezone(&chrono::Utc))
-                .map_err(|e| crate::ApiError::BadRequest(format!("`{name}` is not RFC 3339 ({e}): {v:?}")))
+                .map_err(|e| {
+                    crate::ApiError::BadRequest(format!("`{name}` is not RFC 3339 ({e}): {v:?}"))
+                })
         })
         .transpose()
 }

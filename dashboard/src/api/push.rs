@@ -20,7 +20,10 @@ pub async fn sensor_community(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     state.ingest.metrics.received_http.fetch_add(1, Relaxed);
     let x_sensor = headers.get("x-sensor").and_then(|v| v.to_str().ok());
-    let x_pin = headers.get("x-pin").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let x_pin = headers
+        .get("x-pin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let push = airrohr::decode_push(x_sensor, &body, Utc::now(), &state.ingest.config.limits);
     let refused_whole = push.decoded.message.is_none();
     let first_reason = push.decoded.dead_letters.first().map(|d| d.detail.clone());

@@ -22,7 +22,12 @@ fn feature(node: &Node, latest: &[&LatestValue]) -> Value {
     };
     let values: BTreeMap<&str, Value> = latest
         .iter()
-        .map(|l| (l.quantity.name(), json!({ "value": l.value, "unit": l.quantity.unit(), "ts": l.ts })))
+        .map(|l| {
+            (
+                l.quantity.name(),
+                json!({ "value": l.value, "unit": l.quantity.unit(), "ts": l.ts }),
+            )
+        })
         .collect();
     let last_seen = latest.iter().map(|l| l.ts).max();
     json!({
@@ -53,11 +58,16 @@ pub async fn map(State(state): State<AppState>) -> Result<Json<Value>, ApiError>
         .filter(|n| is_public(n))
         .map(|n| feature(n, by_node.get(&n.id).map(Vec::as_slice).unwrap_or(&[])))
         .collect();
-    Ok(Json(json!({ "type": "FeatureCollection", "features": features })))
+    Ok(Json(
+        json!({ "type": "FeatureCollection", "features": features }),
+    ))
 }
 
 /// `GET /api/v1/sensors/{id}`: one public node as a GeoJSON Feature.
-pub async fn one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let node = public_node(&state, &id).await?;
     let latest = state.store.latest_values(true).await?;
     let mine: Vec<&LatestValue> = latest.iter().filter(|l| l.node == node.id).collect();

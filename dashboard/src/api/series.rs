@@ -38,8 +38,9 @@ pub async fn readings(
         .map_err(|e| ApiError::BadRequest(format!("{e}; see /api/v1/quantities")))?;
     let bucket = match q.bucket.as_deref() {
         None => Bucket::Raw,
-        Some(b) => Bucket::parse(b)
-            .ok_or_else(|| ApiError::BadRequest(format!("`bucket` must be raw, 1m, 1h or 1d, not {b:?}")))?,
+        Some(b) => Bucket::parse(b).ok_or_else(|| {
+            ApiError::BadRequest(format!("`bucket` must be raw, 1m, 1h or 1d, not {b:?}"))
+        })?,
     };
     let to = parse_time("to", q.to.as_deref())?.unwrap_or_else(Utc::now);
     let from = parse_time("from", q.from.as_deref())?.unwrap_or(to - Duration::hours(24));
@@ -48,9 +49,14 @@ pub async fn readings(
     }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::BadRequest(format!("`limit` must be 1..={MAX_LIMIT}")));
+        return Err(ApiError::BadRequest(format!(
+            "`limit` must be 1..={MAX_LIMIT}"
+        )));
     }
-    let points = state.store.series(&node.id, quantity, from, to, bucket, limit).await?;
+    let points = state
+        .store
+        .series(&node.id, quantity, from, to, bucket, limit)
+        .await?;
     Ok(Json(json!({
         "node": node.id,
         "quantity": quantity.name(),

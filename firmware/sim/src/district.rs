@@ -16,18 +16,78 @@ pub struct Neighbourhood {
 
 /// Sector 6 of Bucharest, west of the Dâmbovița's bend: its neighbourhoods.
 pub const SECTOR_6: &[Neighbourhood] = &[
-    Neighbourhood { name: "Drumul Taberei", lat: 44.4218, lon: 26.0290, traffic_db: 4.0 },
-    Neighbourhood { name: "Militari", lat: 44.4351, lon: 26.0145, traffic_db: 6.0 },
-    Neighbourhood { name: "Crângași", lat: 44.4522, lon: 26.0490, traffic_db: 5.0 },
-    Neighbourhood { name: "Giulești", lat: 44.4601, lon: 26.0400, traffic_db: 3.0 },
-    Neighbourhood { name: "Ghencea", lat: 44.4140, lon: 26.0420, traffic_db: 2.0 },
-    Neighbourhood { name: "Lujerului", lat: 44.4340, lon: 26.0330, traffic_db: 8.0 },
-    Neighbourhood { name: "Politehnica", lat: 44.4385, lon: 26.0495, traffic_db: 6.0 },
-    Neighbourhood { name: "Gorjului", lat: 44.4330, lon: 26.0050, traffic_db: 5.0 },
-    Neighbourhood { name: "Pacii", lat: 44.4345, lon: 25.9930, traffic_db: 7.0 },
-    Neighbourhood { name: "Parcul Drumul Taberei", lat: 44.4265, lon: 26.0220, traffic_db: -6.0 },
-    Neighbourhood { name: "Lacul Morii", lat: 44.4470, lon: 26.0300, traffic_db: -4.0 },
-    Neighbourhood { name: "Valea Cascadelor", lat: 44.4300, lon: 26.0100, traffic_db: 1.0 },
+    Neighbourhood {
+        name: "Drumul Taberei",
+        lat: 44.4218,
+        lon: 26.0290,
+        traffic_db: 4.0,
+    },
+    Neighbourhood {
+        name: "Militari",
+        lat: 44.4351,
+        lon: 26.0145,
+        traffic_db: 6.0,
+    },
+    Neighbourhood {
+        name: "Crângași",
+        lat: 44.4522,
+        lon: 26.0490,
+        traffic_db: 5.0,
+    },
+    Neighbourhood {
+        name: "Giulești",
+        lat: 44.4601,
+        lon: 26.0400,
+        traffic_db: 3.0,
+    },
+    Neighbourhood {
+        name: "Ghencea",
+        lat: 44.4140,
+        lon: 26.0420,
+        traffic_db: 2.0,
+    },
+    Neighbourhood {
+        name: "Lujerului",
+        lat: 44.4340,
+        lon: 26.0330,
+        traffic_db: 8.0,
+    },
+    Neighbourhood {
+        name: "Politehnica",
+        lat: 44.4385,
+        lon: 26.0495,
+        traffic_db: 6.0,
+    },
+    Neighbourhood {
+        name: "Gorjului",
+        lat: 44.4330,
+        lon: 26.0050,
+        traffic_db: 5.0,
+    },
+    Neighbourhood {
+        name: "Pacii",
+        lat: 44.4345,
+        lon: 25.9930,
+        traffic_db: 7.0,
+    },
+    Neighbourhood {
+        name: "Parcul Drumul Taberei",
+        lat: 44.4265,
+        lon: 26.0220,
+        traffic_db: -6.0,
+    },
+    Neighbourhood {
+        name: "Lacul Morii",
+        lat: 44.4470,
+        lon: 26.0300,
+        traffic_db: -4.0,
+    },
+    Neighbourhood {
+        name: "Valea Cascadelor",
+        lat: 44.4300,
+        lon: 26.0100,
+        traffic_db: 1.0,
+    },
 ];
 
 /// One simulated node and its local character.
@@ -99,7 +159,10 @@ mod tests {
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(x.node, y.node);
             let (lat, lon) = (x.node.lat.unwrap(), x.node.lon.unwrap());
-            assert!((44.40..44.47).contains(&lat) && (25.98..26.06).contains(&lon), "{lat},{lon}");
+            assert!(
+                (44.40..44.47).contains(&lat) && (25.98..26.06).contains(&lon),
+                "{lat},{lon}"
+            );
         }
         let ids: std::collections::HashSet<_> = a.iter().map(|n| n.node.id.clone()).collect();
         assert_eq!(ids.len(), 60);

@@ -78,7 +78,12 @@ pub async fn run(
     Ok(())
 }
 
-async fn run_node(config: SimConfig, node: SimNode, seed: u64, mut shutdown: watch::Receiver<bool>) {
+async fn run_node(
+    config: SimConfig,
+    node: SimNode,
+    seed: u64,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0x5EED);
     let mut opts = MqttOptions::new(
         format!("{}{}", config.client_prefix, node.node.id),

@@ -24,7 +24,9 @@ pub fn pg_admin_url() -> String {
 pub async fn postgres() -> Store {
     let admin = pg_admin_url();
     let name = unique_name("veghe_test");
-    let admin_store = sqlx::PgPool::connect(&admin).await.expect("PostgreSQL reachable");
+    let admin_store = sqlx::PgPool::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&admin_store)
         .await
@@ -41,7 +43,9 @@ pub async fn postgres() -> Store {
 pub async fn sqlite() -> Store {
     let dir = std::env::temp_dir().join(unique_name("veghe_test"));
     let url = format!("sqlite://{}/veghe.db", dir.display());
-    let store = Store::connect(&url, &StoreOptions::default()).await.expect("open sqlite");
+    let store = Store::connect(&url, &StoreOptions::default())
+        .await
+        .expect("open sqlite");
     store.migrate().await.expect("migrate");
     store
 }
