@@ -362,6 +362,8 @@ async fn bad_inputs_are_dead_lettered_and_nothing_else_is_lost(setup: Setup) {
                 r#"{"pm10":1}"#,
             ),
         ),
+        // PostgreSQL text cannot hold NUL: the dead letter must still be storable.
+        (t.clone(), r#"{"node":"s6-test-1\u0000","ts":"2026-01-01T00:00:00Z","values":{"pm10":1}}"#.to_owned()),
         (t.clone(), good(5, 10)),
     ];
     for (topic, body) in &sends {
@@ -377,8 +379,9 @@ async fn bad_inputs_are_dead_lettered_and_nothing_else_is_lost(setup: Setup) {
         ("unknown_node", "ghost-9"),
         ("duplicate", "seq 1"),
         ("future_timestamp", "ahead"),
+        ("node_mismatch", "s6-test-1\u{FFFD}"),
     ];
-    let letters = eventually(Duration::from_secs(10), "seven dead letters", || async {
+    let letters = eventually(Duration::from_secs(10), "eight dead letters", || async {
         let l = get_json(&format!("{}/api/v1/dead-letters?limit=50", sys.base)).await;
         (l["dead_letters"].as_array()?.len() >= expected.len()).then_some(l)
     })

@@ -100,11 +100,36 @@ impl DeadLetter {
         let cut = &payload[..payload.len().min(DEAD_LETTER_PAYLOAD_MAX)];
         DeadLetter {
             received_at: Utc::now(),
-            source: source.into(),
-            node,
+            source: storable(source.into()),
+            node: node.map(storable),
             reason,
-            detail: detail.into(),
-            payload: String::from_utf8_lossy(cut).into_owned(),
+            detail: storable(detail.into()),
+            payload: storable(String::from_utf8_lossy(cut).into_owned()),
         }
+    }
+}
+
+/// Text every store accepts: NUL (which PostgreSQL text refuses) becomes U+FFFD.
+/// Everything in a dead letter may come from the network.
+fn storable(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}")
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_text_is_made_storable_and_cut() {
+        let d = DeadLetter::new("veghe/v1/sensors/a\0b/readings", Some("a\0".into()),
+            RejectReason::BadTopic, "x", &[b'{', 0, b'}']);
+        assert!(!d.source.contains('\0') && !d.payload.contains('\0'));
+        assert_eq!(d.node.as_deref(), Some("a\u{FFFD}"));
+        let big = DeadLetter::new("s", None, RejectReason::PayloadTooLarge, "d", &[b'x'; 10_000]);
+        assert_eq!(big.payload.len(), DEAD_LETTER_PAYLOAD_MAX);
     }
 }
