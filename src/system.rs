@@ -52,6 +52,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
             *config.mqtt.max_packet_bytes,
         )?;
         config.mqtt.url = format!("mqtt://{addr}");
+        // One in-process ingest needs no shared subscription, and rumqttd 0.20's router
+        // panics ("group must exists") when a persistent member of a shared group
+        // disconnects, which would take the embedded broker down.
+        config.mqtt.shared_group.clear();
     }
     // Bind HTTP before anything long-running so that a taken port fails fast.
     let listener = tokio::net::TcpListener::bind(config.http.listen)

@@ -260,7 +260,7 @@ async fn airrohr_push_is_ingested(setup: Setup) {
 
     // An unknown value type is a dead letter of its own; the rest is kept.
     let body = AIRROHR_BODY.replace("\"signal\"", "\"XYZ_unknown\"");
-    let resp = push(&sys.base, "esp8266-13597771", body.into()).await;
+    let resp = push(&sys.base, "esp8266-13597771", body).await;
     let receipt: Value = resp.json().await.unwrap();
     assert_eq!(
         (receipt["stored"].as_u64(), receipt["rejected"].as_u64()),
@@ -280,7 +280,7 @@ async fn airrohr_push_is_ingested(setup: Setup) {
     let resp = push(
         &sys.base,
         "esp8266-424242",
-        AIRROHR_BODY.replace("13597771", "424242").into(),
+        AIRROHR_BODY.replace("13597771", "424242"),
     )
     .await;
     assert_eq!(resp.status(), 200);
@@ -363,7 +363,11 @@ async fn bad_inputs_are_dead_lettered_and_nothing_else_is_lost(setup: Setup) {
             ),
         ),
         // PostgreSQL text cannot hold NUL: the dead letter must still be storable.
-        (t.clone(), r#"{"node":"s6-test-1\u0000","ts":"2026-01-01T00:00:00Z","values":{"pm10":1}}"#.to_owned()),
+        (
+            t.clone(),
+            r#"{"node":"s6-test-1\u0000","ts":"2026-01-01T00:00:00Z","values":{"pm10":1}}"#
+                .to_owned(),
+        ),
         (t.clone(), good(5, 10)),
     ];
     for (topic, body) in &sends {

@@ -125,11 +125,22 @@ mod tests {
 
     #[test]
     fn network_text_is_made_storable_and_cut() {
-        let d = DeadLetter::new("veghe/v1/sensors/a\0b/readings", Some("a\0".into()),
-            RejectReason::BadTopic, "x", &[b'{', 0, b'}']);
+        let d = DeadLetter::new(
+            "veghe/v1/sensors/a\0b/readings",
+            Some("a\0".into()),
+            RejectReason::BadTopic,
+            "x",
+            &[b'{', 0, b'}'],
+        );
         assert!(!d.source.contains('\0') && !d.payload.contains('\0'));
         assert_eq!(d.node.as_deref(), Some("a\u{FFFD}"));
-        let big = DeadLetter::new("s", None, RejectReason::PayloadTooLarge, "d", &[b'x'; 10_000]);
+        let big = DeadLetter::new(
+            "s",
+            None,
+            RejectReason::PayloadTooLarge,
+            "d",
+            &[b'x'; 10_000],
+        );
         assert_eq!(big.payload.len(), DEAD_LETTER_PAYLOAD_MAX);
     }
 }

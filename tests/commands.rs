@@ -1,5 +1,6 @@
-//! `veghe demo` as a user runs it: the real binary on free ports with a fresh data
-//! directory; the simulated fleet shows up on the map, and Ctrl-C stops it cleanly.
+//! The `veghe` commands as a user runs them: `demo` on free ports with a fresh data
+//! directory (the simulated fleet shows up on the map, Ctrl-C stops it cleanly),
+//! `migrate`, and `config check`.
 
 mod support;
 
@@ -17,8 +18,10 @@ async fn demo_serves_the_simulated_fleet_and_stops_on_ctrl_c() {
         .args(["--http", &http.to_string(), "--mqtt", &mqtt.to_string()])
         .arg("--data")
         .arg(&data)
-        .env("VEGHE_LOG", "warn")
+        // Broker errors included: a panicking broker thread must show up here.
+        .env("VEGHE_LOG", "warn,rumqttd=error")
         .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let base = format!("http://{http}");
@@ -77,6 +80,9 @@ async fn demo_serves_the_simulated_fleet_and_stops_on_ctrl_c() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "demo exited with {exit}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut demo.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]
@@ -95,4 +101,63 @@ fn demo_says_clearly_when_the_mqtt_port_is_taken() {
         stderr.contains("already in use") && stderr.contains("--mqtt"),
         "{stderr}"
     );
+}
+
+#[test]
+fn migrate_creates_the_embedded_store_and_is_idempotent() {
+    let data = temp_dir("veghe_migrate");
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_veghe"))
+            .args(["migrate", "--data"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+    }
+    assert!(data.join("veghe.db").exists());
+}
+
+#[test]
+fn config_check_accepts_the_example_and_names_what_is_wrong() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/veghe.example.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_veghe"))
+        .args(["config", "check", example])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is valid"));
+
+    let bad = temp_dir("veghe_bad_config").join("veghe.toml");
+    std::fs::write(
+        &bad,
+        "[ingest]\nbatch_rows = 5000\nbatch_intreval = \"1s\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_veghe"))
+        .arg("config")
+        .arg("check")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("batch_intreval"), "{stderr}");
+
+    // Environment overrides are checked as well.
+    let out = Command::new(env!("CARGO_BIN_EXE_veghe"))
+        .args(["config", "check", example])
+        .env("VEGHE_HTTP__LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("VEGHE_HTTP__LISTEN"));
 }
