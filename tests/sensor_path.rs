@@ -174,12 +174,7 @@ async fn mqtt_reading_reaches_the_api(setup: Setup) {
     let hour = get_json(&url("1h")).await;
     assert_eq!(hour["points"][0]["count"], 3);
 
-    let metrics = reqwest::get(format!("{}/metrics", sys.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&format!("{}/metrics", sys.base)).await;
     assert!(
         metrics.contains("veghe_ingest_readings_stored_total 9"),
         "{metrics}"
@@ -413,12 +408,7 @@ async fn bad_inputs_are_dead_lettered_and_nothing_else_is_lost(setup: Setup) {
             .unwrap(),
         0
     );
-    let metrics = reqwest::get(format!("{}/metrics", sys.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&format!("{}/metrics", sys.base)).await;
     assert!(
         metrics.contains(r#"veghe_ingest_rejected_total{reason="duplicate"} 1"#),
         "{metrics}"

@@ -210,3 +210,9 @@ pub async fn get_json(url: &str) -> serde_json::Value {
     assert!(status.is_success(), "GET {url}: {status} {body}");
     serde_json::from_str(&body).unwrap()
 }
+
+pub async fn get_text(url: &str) -> String {
+    let resp = reqwest::get(url).await.unwrap();
+    assert!(resp.status().is_success(), "GET {url}: {}", resp.status());
+    resp.text().await.unwrap()
+}
