@@ -3,9 +3,11 @@
 //! host. No heap: every buffer is a fixed array.
 //!
 //! Built so far: the particulate sensors' UART frame parsers (SDS011, PMS5003) with
-//! silent-sensor detection, and the BME280's integer compensation. See README, Status,
-//! for what is still to come.
+//! silent-sensor detection, the BME280's integer compensation, and the noise chain
+//! (A-weighting, LAeq, LAmax/LAmin fast, LA10/LA90, microphone calibration). See
+//! README, Status, for what is still to come.
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
 
 pub mod liveness;
+pub mod noise;
 pub mod sensors;

@@ -7,9 +7,13 @@
 pub enum Health {
     Alive,
     /// No valid frame for `silent_ms`: cycle its power.
-    PowerCycle { silent_ms: u64 },
+    PowerCycle {
+        silent_ms: u64,
+    },
     /// Silent, and a power cycle was asked for recently: wait.
-    Recovering { silent_ms: u64 },
+    Recovering {
+        silent_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -24,7 +28,13 @@ pub struct Liveness {
 impl Liveness {
     /// `now_ms` is the start; a sensor gets `timeout_ms` to send its first frame.
     pub const fn new(now_ms: u64, timeout_ms: u64, retry_ms: u64) -> Self {
-        Liveness { timeout_ms, retry_ms, last_frame_ms: now_ms, last_cycle_ms: None, power_cycles: 0 }
+        Liveness {
+            timeout_ms,
+            retry_ms,
+            last_frame_ms: now_ms,
+            last_cycle_ms: None,
+            power_cycles: 0,
+        }
     }
 
     pub fn on_frame(&mut self, now_ms: u64) {
@@ -38,7 +48,9 @@ impl Liveness {
             return Health::Alive;
         }
         match self.last_cycle_ms {
-            Some(at) if now_ms.saturating_sub(at) < self.retry_ms => Health::Recovering { silent_ms },
+            Some(at) if now_ms.saturating_sub(at) < self.retry_ms => {
+                Health::Recovering { silent_ms }
+            }
             _ => {
                 self.last_cycle_ms = Some(now_ms);
                 self.power_cycles += 1;

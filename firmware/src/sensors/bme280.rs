@@ -68,7 +68,8 @@ pub struct RawSample {
 
 impl RawSample {
     pub fn from_registers(r: &[u8; 8]) -> RawSample {
-        let twenty = |a: u8, b: u8, c: u8| (i32::from(a) << 12) | (i32::from(b) << 4) | (i32::from(c) >> 4);
+        let twenty =
+            |a: u8, b: u8, c: u8| (i32::from(a) << 12) | (i32::from(b) << 4) | (i32::from(c) >> 4);
         RawSample {
             adc_p: twenty(r[0], r[1], r[2]),
             adc_t: twenty(r[3], r[4], r[5]),
@@ -143,7 +144,8 @@ pub fn compensate_humidity(cal: &Calibration, adc_h: i32, t_fine: i32) -> u32 {
     let (h1, h2, h3) = (i64::from(cal.h1), i64::from(cal.h2), i64::from(cal.h3));
     let (h4, h5, h6) = (i64::from(cal.h4), i64::from(cal.h5), i64::from(cal.h6));
     let mut v = (((adc_h << 14) - (h4 << 20) - (h5 * x)) + 16_384) >> 15;
-    v *= ((((((x * h6) >> 10) * (((x * h3) >> 11) + 32_768)) >> 10) + 2_097_152) * h2 + 8_192) >> 14;
+    v *=
+        ((((((x * h6) >> 10) * (((x * h3) >> 11) + 32_768)) >> 10) + 2_097_152) * h2 + 8_192) >> 14;
     v -= ((((v >> 15) * (v >> 15)) >> 7) * h1) >> 4;
     (v.clamp(0, 419_430_400) >> 12) as u32
 }
@@ -172,9 +174,24 @@ mod tests {
     /// same formulas), with humidity values typical of a BME280.
     fn example() -> Calibration {
         Calibration {
-            t1: 27504, t2: 26435, t3: -1000,
-            p1: 36477, p2: -10685, p3: 3024, p4: 2855, p5: 140, p6: -7, p7: 15500, p8: -14600, p9: 6000,
-            h1: 75, h2: 362, h3: 0, h4: 313, h5: 50, h6: 30,
+            t1: 27504,
+            t2: 26435,
+            t3: -1000,
+            p1: 36477,
+            p2: -10685,
+            p3: 3024,
+            p4: 2855,
+            p5: 140,
+            p6: -7,
+            p7: 15500,
+            p8: -14600,
+            p9: 6000,
+            h1: 75,
+            h2: 362,
+            h3: 0,
+            h4: 313,
+            h5: 50,
+            h6: 30,
         }
     }
 
@@ -205,7 +222,8 @@ mod tests {
         let x = t_fine - 76800.0;
         let mut h = (f64::from(adc_h) - (f64::from(c.h4) * 64.0 + f64::from(c.h5) / 16384.0 * x))
             * (f64::from(c.h2) / 65536.0
-                * (1.0 + f64::from(c.h6) / 67108864.0 * x * (1.0 + f64::from(c.h3) / 67108864.0 * x)));
+                * (1.0
+                    + f64::from(c.h6) / 67108864.0 * x * (1.0 + f64::from(c.h3) / 67108864.0 * x)));
         h *= 1.0 - f64::from(c.h1) * h / 524288.0;
         h.clamp(0.0, 100.0)
     }
@@ -250,8 +268,18 @@ mod tests {
         let cal = example();
         let mut b88 = [0u8; 26];
         let words: [u16; 12] = [
-            cal.t1, cal.t2 as u16, cal.t3 as u16, cal.p1, cal.p2 as u16, cal.p3 as u16,
-            cal.p4 as u16, cal.p5 as u16, cal.p6 as u16, cal.p7 as u16, cal.p8 as u16, cal.p9 as u16,
+            cal.t1,
+            cal.t2 as u16,
+            cal.t3 as u16,
+            cal.p1,
+            cal.p2 as u16,
+            cal.p3 as u16,
+            cal.p4 as u16,
+            cal.p5 as u16,
+            cal.p6 as u16,
+            cal.p7 as u16,
+            cal.p8 as u16,
+            cal.p9 as u16,
         ];
         for (i, w) in words.iter().enumerate() {
             b88[2 * i..2 * i + 2].copy_from_slice(&w.to_le_bytes());
@@ -266,7 +294,14 @@ mod tests {
         assert_eq!((neg.h4, neg.h5), (-1, -1));
 
         let raw = RawSample::from_registers(&[0x65, 0x5A, 0xC0, 0x7E, 0xED, 0x00, 0x6E, 0x8F]);
-        assert_eq!(raw, RawSample { adc_p: 415_148, adc_t: 519_888, adc_h: 28_303 });
+        assert_eq!(
+            raw,
+            RawSample {
+                adc_p: 415_148,
+                adc_t: 519_888,
+                adc_h: 28_303
+            }
+        );
     }
 
     proptest! {

@@ -33,7 +33,10 @@ pub struct Pms5003Parser {
 
 impl Pms5003Parser {
     pub const fn new() -> Self {
-        Pms5003Parser { window: [0; FRAME_LEN], len: 0 }
+        Pms5003Parser {
+            window: [0; FRAME_LEN],
+            len: 0,
+        }
     }
 
     /// Takes one byte; returns a reading when it completes a valid frame, an error when
@@ -47,7 +50,9 @@ impl Pms5003Parser {
         }
         let w = &self.window;
         let word = |i: usize| u16::from_be_bytes([w[4 + 2 * i], w[5 + 2 * i]]);
-        let sum = w[..30].iter().fold(0u16, |acc, b| acc.wrapping_add(u16::from(*b)));
+        let sum = w[..30]
+            .iter()
+            .fold(0u16, |acc, b| acc.wrapping_add(u16::from(*b)));
         let result = if sum != u16::from_be_bytes([w[30], w[31]]) {
             Err(FrameError::Checksum)
         } else {
@@ -96,13 +101,26 @@ pub fn encode(r: &Pms5003Reading) -> [u8; FRAME_LEN] {
     f[..2].copy_from_slice(&HEAD);
     f[2..4].copy_from_slice(&BODY_LEN.to_be_bytes());
     let words = [
-        r.pm1_cf1, r.pm2_5_cf1, r.pm10_cf1, r.pm1, r.pm2_5, r.pm10, r.counts[0], r.counts[1],
-        r.counts[2], r.counts[3], r.counts[4], r.counts[5], 0,
+        r.pm1_cf1,
+        r.pm2_5_cf1,
+        r.pm10_cf1,
+        r.pm1,
+        r.pm2_5,
+        r.pm10,
+        r.counts[0],
+        r.counts[1],
+        r.counts[2],
+        r.counts[3],
+        r.counts[4],
+        r.counts[5],
+        0,
     ];
     for (i, w) in words.iter().enumerate() {
         f[4 + 2 * i..6 + 2 * i].copy_from_slice(&w.to_be_bytes());
     }
-    let sum = f[..30].iter().fold(0u16, |acc, b| acc.wrapping_add(u16::from(*b)));
+    let sum = f[..30]
+        .iter()
+        .fold(0u16, |acc, b| acc.wrapping_add(u16::from(*b)));
     f[30..].copy_from_slice(&sum.to_be_bytes());
     f
 }
@@ -119,16 +137,21 @@ mod tests {
 
     /// A frame in the datasheet's layout (PM2.5 atm 6 µg/m³; version 0x97, error 0).
     const CAPTURED: [u8; 32] = [
-        0x42, 0x4D, 0x00, 0x1C, 0x00, 0x05, 0x00, 0x06, 0x00, 0x07, 0x00, 0x05, 0x00, 0x06,
-        0x00, 0x07, 0x03, 0x9C, 0x01, 0x12, 0x00, 0x2E, 0x00, 0x06, 0x00, 0x02, 0x00, 0x01,
-        0x97, 0x00, 0x02, 0x4F,
+        0x42, 0x4D, 0x00, 0x1C, 0x00, 0x05, 0x00, 0x06, 0x00, 0x07, 0x00, 0x05, 0x00, 0x06, 0x00,
+        0x07, 0x03, 0x9C, 0x01, 0x12, 0x00, 0x2E, 0x00, 0x06, 0x00, 0x02, 0x00, 0x01, 0x97, 0x00,
+        0x02, 0x4F,
     ];
 
     #[test]
     fn frames() {
         let got = parse_all(&CAPTURED);
         let want = Pms5003Reading {
-            pm1_cf1: 5, pm2_5_cf1: 6, pm10_cf1: 7, pm1: 5, pm2_5: 6, pm10: 7,
+            pm1_cf1: 5,
+            pm2_5_cf1: 6,
+            pm10_cf1: 7,
+            pm1: 5,
+            pm2_5: 6,
+            pm10: 7,
             counts: [924, 274, 46, 6, 2, 1],
         };
         assert_eq!(got, vec![Ok(want)]);

@@ -40,7 +40,10 @@ pub struct Sds011Parser {
 
 impl Sds011Parser {
     pub const fn new() -> Self {
-        Sds011Parser { window: [0; FRAME_LEN], len: 0 }
+        Sds011Parser {
+            window: [0; FRAME_LEN],
+            len: 0,
+        }
     }
 
     /// Takes one byte; returns a reading when it completes a valid frame, an error when
@@ -131,15 +134,28 @@ mod tests {
 
     #[test]
     fn datasheet_frames() {
-        let cases: [(&[u8], Option<(f32, f32)>); 4] = [
+        type Case<'a> = (&'a [u8], Option<(f32, f32)>);
+        let cases: [Case; 4] = [
             // The datasheet's example: PM2.5 0x04D4 = 123.6, PM10 0x0A3A = 261.8.
-            (&[0xAA, 0xC0, 0xD4, 0x04, 0x3A, 0x0A, 0xA1, 0x60, 0x1D, 0xAB], Some((123.6, 261.8))),
+            (
+                &[0xAA, 0xC0, 0xD4, 0x04, 0x3A, 0x0A, 0xA1, 0x60, 0x1D, 0xAB],
+                Some((123.6, 261.8)),
+            ),
             // PM2.5 0x0052 = 8.2, PM10 0x00A5 = 16.5.
-            (&[0xAA, 0xC0, 0x52, 0x00, 0xA5, 0x00, 0xA1, 0x60, 0xF8, 0xAB], Some((8.2, 16.5))),
+            (
+                &[0xAA, 0xC0, 0x52, 0x00, 0xA5, 0x00, 0xA1, 0x60, 0xF8, 0xAB],
+                Some((8.2, 16.5)),
+            ),
             // Checksum off by one.
-            (&[0xAA, 0xC0, 0x52, 0x00, 0xA5, 0x00, 0xA1, 0x60, 0xF9, 0xAB], None),
+            (
+                &[0xAA, 0xC0, 0x52, 0x00, 0xA5, 0x00, 0xA1, 0x60, 0xF9, 0xAB],
+                None,
+            ),
             // Wrong tail.
-            (&[0xAA, 0xC0, 0x52, 0x00, 0xA5, 0x00, 0xA1, 0x60, 0xF8, 0xAC], None),
+            (
+                &[0xAA, 0xC0, 0x52, 0x00, 0xA5, 0x00, 0xA1, 0x60, 0xF8, 0xAC],
+                None,
+            ),
         ];
         for (frame, want) in cases {
             let (readings, errors) = parse_all(frame);
@@ -157,7 +173,11 @@ mod tests {
 
     #[test]
     fn resynchronises_after_garbage_and_false_headers() {
-        let frame = encode(&Sds011Reading { pm2_5_tenths: 105, pm10_tenths: 170, device_id: 7 });
+        let frame = encode(&Sds011Reading {
+            pm2_5_tenths: 105,
+            pm10_tenths: 170,
+            device_id: 7,
+        });
         let mut stream = vec![0x00, 0xAA, 0xAA, 0xC0, 0x01, 0xAA, 0xC0];
         stream.extend_from_slice(&frame);
         stream.extend_from_slice(&[0xAB, 0xAA]);
