@@ -10,4 +10,7 @@
 
 pub mod liveness;
 pub mod noise;
+pub mod payload;
 pub mod sensors;
+pub mod sequence;
+pub mod store_forward;
