@@ -102,6 +102,18 @@ pub enum SimCommand {
         /// --config/--data, so that they appear on the map.
         #[arg(long)]
         register: bool,
+        /// Share of nodes (0..1) whose SDS011 goes silent (reported as sds011_silent).
+        #[arg(long, default_value_t = 0.0)]
+        silent_sds011: f64,
+        /// Probability that garbage bytes precede an SDS011 frame on the UART.
+        #[arg(long, default_value_t = 0.0)]
+        uart_garbage: f64,
+        /// Every node loses WiFi for this long (with --wifi-outage-after).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        wifi_outage: Option<Duration>,
+        /// When the WiFi outage starts, after the fleet starts.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        wifi_outage_after: Duration,
     },
 }
 
@@ -170,7 +182,14 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             interval,
             seed,
             register,
+            silent_sds011,
+            uart_garbage,
+            wifi_outage,
+            wifi_outage_after,
         }) => {
+            if !(0.0..=1.0).contains(&silent_sds011) || !(0.0..=1.0).contains(&uart_garbage) {
+                anyhow::bail!("--silent-sds011 and --uart-garbage are fractions between 0 and 1");
+            }
             let (host, port) = veghe_ingest::mqtt::parse_broker_url(&broker)?;
             let fleet = veghe_fleet_sim::fleet(nodes, seed);
             if register {
@@ -189,11 +208,22 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
                 client_prefix: "veghe-sim-".into(),
                 username: None,
                 password: None,
+                faults: veghe_fleet_sim::Faults {
+                    silent_sds011,
+                    uart_garbage,
+                    wifi_outage: wifi_outage.map(|d| (wifi_outage_after, d)),
+                },
             };
-            let task = tokio::spawn(veghe_fleet_sim::run(sim, fleet, stop_rx));
+            let stats = veghe_fleet_sim::SimStats::new(fleet.len());
+            let task = tokio::spawn(veghe_fleet_sim::run(sim, fleet, stats.clone(), stop_rx));
             shutdown_signal().await;
             let _ = stop.send(true);
             task.await.context("simulator task")??;
+            println!(
+                "readings produced {}, acknowledged by the broker {}",
+                stats.total_produced(),
+                stats.total_acknowledged()
+            );
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file }) => check(&file, &env),

@@ -130,10 +130,12 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
                 client_prefix: "veghe-sim-".into(),
                 username: config.mqtt.username.clone(),
                 password: config.mqtt.password.clone(),
+                faults: veghe_fleet_sim::Faults::default(),
             };
             let rx = shutdown_rx.clone();
+            let stats = veghe_fleet_sim::SimStats::new(fleet.len());
             Some(tokio::spawn(async move {
-                if let Err(e) = veghe_fleet_sim::run(sim, fleet, rx).await {
+                if let Err(e) = veghe_fleet_sim::run(sim, fleet, stats, rx).await {
                     tracing::error!(error = %e, "sensor simulator stopped");
                 }
             }))

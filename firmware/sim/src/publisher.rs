@@ -1,15 +1,21 @@
-//! Runs the simulated fleet: one MQTT connection per node, one message per interval,
-//! QoS 1, starting at random offsets so the fleet does not publish in lockstep.
+//! Runs the simulated fleet: one MQTT connection per node, one payload per interval
+//! into the node's outbox, sent oldest first with one message in flight and removed
+//! when the broker acknowledges it. Offline (broker away, injected WiFi outage) the
+//! outbox fills and the node reconnects with jittered exponential backoff.
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rumqttc::{AsyncClient, Event, MqttOptions, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::watch;
+use veghe_firmware::store_forward::Backoff;
 
-use crate::{Conditions, Physics, SimNode};
+use crate::node::{NodeCore, NodeFaults};
+use crate::SimNode;
 
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -20,6 +26,18 @@ pub struct SimConfig {
     pub client_prefix: String,
     pub username: Option<String>,
     pub password: Option<String>,
+    pub faults: Faults,
+}
+
+/// Faults to inject across the fleet.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Share of nodes (0..=1) whose SDS011 is silent.
+    pub silent_sds011: f64,
+    /// Probability that garbage bytes precede an SDS011 frame.
+    pub uart_garbage: f64,
+    /// Every node loses WiFi `after` the start, for `duration`.
+    pub wifi_outage: Option<(Duration, Duration)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,33 +48,40 @@ pub enum SimError {
     IntervalTooShort,
 }
 
+/// Counters per node (in fleet order) and in total.
+#[derive(Debug)]
+pub struct SimStats {
+    pub produced: Vec<AtomicU64>,
+    pub acknowledged: Vec<AtomicU64>,
+}
+
+impl SimStats {
+    pub fn new(nodes: usize) -> Arc<SimStats> {
+        Arc::new(SimStats {
+            produced: (0..nodes).map(|_| AtomicU64::new(0)).collect(),
+            acknowledged: (0..nodes).map(|_| AtomicU64::new(0)).collect(),
+        })
+    }
+
+    pub fn total_produced(&self) -> u64 {
+        self.produced.iter().map(|a| a.load(Relaxed)).sum()
+    }
+
+    pub fn total_acknowledged(&self) -> u64 {
+        self.acknowledged.iter().map(|a| a.load(Relaxed)).sum()
+    }
+}
+
 /// The topic a node publishes on.
 pub fn topic(node: &SimNode) -> String {
     format!("veghe/v1/sensors/{}/readings", node.node.id)
-}
-
-/// A node's payload in veghe's wire format.
-pub fn payload(node: &SimNode, now: chrono::DateTime<Utc>, rng: &mut impl Rng) -> Vec<u8> {
-    let values: serde_json::Map<String, serde_json::Value> =
-        Physics::readings(node, Conditions::at(now), rng)
-            .into_iter()
-            .map(|(q, v)| (q.name().to_owned(), serde_json::json!(v)))
-            .collect();
-    serde_json::json!({
-        "node": node.node.id,
-        "ts": now.to_rfc3339_opts(SecondsFormat::Millis, true),
-        // Milliseconds since the epoch: monotonic per node and unique across restarts.
-        "seq": now.timestamp_millis(),
-        "values": values,
-    })
-    .to_string()
-    .into_bytes()
 }
 
 /// Publishes until `shutdown` turns true. Returns once every node has stopped.
 pub async fn run(
     config: SimConfig,
     fleet: Vec<SimNode>,
+    stats: Arc<SimStats>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), SimError> {
     if fleet.is_empty() {
@@ -67,10 +92,32 @@ pub async fn run(
     }
     tracing::info!(nodes = fleet.len(), interval_ms = config.interval.as_millis() as u64,
         broker = %format!("{}:{}", config.broker_host, config.broker_port), "sensor fleet starting");
+    // What each node's flash would hold: numbers above any issued before this start.
+    let seq_start = Utc::now().timestamp_millis().max(0) as u64;
+    let started = tokio::time::Instant::now();
+    let silent_every = if config.faults.silent_sds011 > 0.0 {
+        (1.0 / config.faults.silent_sds011).round().max(1.0) as usize
+    } else {
+        usize::MAX
+    };
     let tasks: Vec<_> = fleet
         .into_iter()
         .enumerate()
-        .map(|(i, node)| tokio::spawn(run_node(config.clone(), node, i as u64, shutdown.clone())))
+        .map(|(i, sim)| {
+            let faults = NodeFaults {
+                silent_sds011: i % silent_every == silent_every - 1,
+                uart_garbage: config.faults.uart_garbage,
+            };
+            let core = NodeCore::new(sim, faults, seq_start, Utc::now());
+            tokio::spawn(run_node(
+                config.clone(),
+                core,
+                i,
+                stats.clone(),
+                started,
+                shutdown.clone(),
+            ))
+        })
         .collect();
     for t in tasks {
         let _ = t.await;
@@ -78,15 +125,31 @@ pub async fn run(
     Ok(())
 }
 
+enum Offline {
+    Outage(tokio::time::Instant),
+    Backoff(Duration),
+}
+
 async fn run_node(
     config: SimConfig,
-    node: SimNode,
-    seed: u64,
+    mut core: NodeCore,
+    index: usize,
+    stats: Arc<SimStats>,
+    started: tokio::time::Instant,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut rng = SmallRng::seed_from_u64(seed ^ 0x5EED);
+    let mut rng = SmallRng::seed_from_u64(index as u64 ^ 0x5EED);
+    let first = Duration::from_millis(rng.gen_range(0..config.interval.as_millis().max(1) as u64));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, config.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut backoff = Backoff::new(500, 30_000);
+    let outage = config
+        .faults
+        .wifi_outage
+        .map(|(after, d)| (started + after, started + after + d));
+    let mut outage_done = false;
     let mut opts = MqttOptions::new(
-        format!("{}{}", config.client_prefix, node.node.id),
+        format!("{}{}", config.client_prefix, core.sim.node.id),
         config.broker_host.clone(),
         config.broker_port,
     );
@@ -94,43 +157,68 @@ async fn run_node(
     if let Some(user) = &config.username {
         opts.set_credentials(user.clone(), config.password.clone().unwrap_or_default());
     }
-    let (client, mut events) = AsyncClient::new(opts, 64);
-    let topic = topic(&node);
-    let first = Duration::from_millis(rng.gen_range(0..config.interval.as_millis().max(1) as u64));
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, config.interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut connected = false;
+    let produce = |core: &mut NodeCore, rng: &mut SmallRng| {
+        core.produce(Utc::now(), rng);
+        stats.produced[index].fetch_add(1, Relaxed);
+    };
+
     loop {
-        tokio::select! {
-            _ = shutdown.changed() => break,
-            _ = ticks.tick() => {
-                let body = payload(&node, Utc::now(), &mut rng);
-                // While offline rumqttc queues up to its capacity; beyond, try_publish fails
-                // and the reading is lost as it would be on a node without storage.
-                if client.try_publish(&topic, QoS::AtLeastOnce, false, body).is_err() {
-                    tracing::debug!(sensor.id = %node.node.id, "publish queue full; reading dropped");
+        // A fresh connection each time: what was in flight is sent again from the outbox.
+        let (client, mut events) = AsyncClient::new(opts.clone(), 16);
+        let mut in_flight = false;
+        let mut connected = false;
+        let outage_at = outage.filter(|_| !outage_done).map(|(start, _)| start);
+        let offline = loop {
+            tokio::select! {
+                _ = shutdown.changed() => {
+                    let _ = client.try_disconnect();
+                    return;
+                }
+                _ = async { tokio::time::sleep_until(outage_at.unwrap_or_else(tokio::time::Instant::now)).await },
+                    if outage_at.is_some() => {
+                    outage_done = true;
+                    tracing::info!(sensor.id = %core.sim.node.id, "WiFi outage");
+                    break Offline::Outage(outage.map(|(_, end)| end).unwrap_or_else(tokio::time::Instant::now));
+                }
+                _ = ticks.tick() => produce(&mut core, &mut rng),
+                event = events.poll() => match event {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        connected = true;
+                        backoff.reset();
+                    }
+                    Ok(Event::Incoming(Packet::PubAck(_))) => {
+                        core.outbox.pop();
+                        stats.acknowledged[index].fetch_add(1, Relaxed);
+                        in_flight = false;
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        let wait = backoff.next_delay_ms(rng.gen());
+                        break Offline::Backoff(Duration::from_millis(u64::from(wait)));
+                    }
                 }
             }
-            event = events.poll() => match event {
-                Ok(Event::Incoming(rumqttc::Packet::ConnAck(_))) => connected = true,
-                Ok(_) => {}
-                Err(e) => {
-                    if connected {
-                        tracing::warn!(sensor.id = %node.node.id, error = %e, "sensor lost its broker");
-                    }
-                    connected = false;
-                    tokio::time::sleep(Duration::from_millis(rng.gen_range(500..2000))).await;
+            if connected && !in_flight {
+                if let Some(payload) = core.oldest() {
+                    in_flight = client
+                        .try_publish(&core.topic, QoS::AtLeastOnce, false, payload)
+                        .is_ok();
                 }
+            }
+        };
+        drop(client);
+        drop(events);
+        let until = match offline {
+            Offline::Outage(end) => end,
+            Offline::Backoff(wait) => tokio::time::Instant::now() + wait,
+        };
+        // Offline, the node keeps measuring into its outbox.
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tokio::time::sleep_until(until) => break,
+                _ = ticks.tick() => produce(&mut core, &mut rng),
             }
         }
     }
-    let _ = client.disconnect().await;
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        while let Ok(ev) = events.poll().await {
-            if matches!(ev, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
-                break;
-            }
-        }
-    })
-    .await;
 }
