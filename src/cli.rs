@@ -213,6 +213,7 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
                     uart_garbage,
                     wifi_outage: wifi_outage.map(|d| (wifi_outage_after, d)),
                 },
+                reconnect_max: Duration::from_secs(30),
             };
             let stats = veghe_fleet_sim::SimStats::new(fleet.len());
             let task = tokio::spawn(veghe_fleet_sim::run(sim, fleet, stats.clone(), stop_rx));

@@ -131,6 +131,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
                 username: config.mqtt.username.clone(),
                 password: config.mqtt.password.clone(),
                 faults: veghe_fleet_sim::Faults::default(),
+                reconnect_max: std::time::Duration::from_secs(30),
             };
             let rx = shutdown_rx.clone();
             let stats = veghe_fleet_sim::SimStats::new(fleet.len());

@@ -92,7 +92,10 @@ pub struct MqttConfig {
     pub username: Option<String>,
     pub password: Option<String>,
     /// Shared-subscription group (`$share/GROUP/…`) so that several ingest workers
-    /// split the load; empty for a plain subscription.
+    /// split the load; empty (the default) for a plain subscription. Mosquitto 2.0 does
+    /// not keep shared subscriptions across its own restart, so messages published
+    /// between a broker restart and the workers' return are lost with a group; a
+    /// plain persistent subscription keeps them.
     pub shared_group: String,
     #[serde(with = "humantime_serde")]
     pub keep_alive: Duration,
@@ -109,7 +112,7 @@ impl Default for MqttConfig {
             client_id: "veghe-ingest-1".into(),
             username: None,
             password: None,
-            shared_group: "veghe-ingest".into(),
+            shared_group: String::new(),
             keep_alive: Duration::from_secs(30),
             max_packet_bytes: ByteSize(16 * 1024 * 1024),
         }

@@ -61,27 +61,40 @@ impl Mosquitto {
     }
 
     fn spawn(port: u16, dir: PathBuf) -> Mosquitto {
-        let child = Command::new(mosquitto_bin())
-            .arg("-c")
-            .arg(dir.join("mosquitto.conf"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto is installed (apt-get install mosquitto)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = spawn_mosquitto(port, &dir);
         Mosquitto { port, child, dir }
     }
 
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
     }
+
+    /// Stops the broker as an operator would (SIGTERM: it saves its sessions).
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port with the same state directory.
+    pub fn restart(&mut self) {
+        self.child = spawn_mosquitto(self.port, &self.dir);
+    }
+}
+
+fn spawn_mosquitto(port: u16, dir: &Path) -> Child {
+    let child = Command::new(mosquitto_bin())
+        .arg("-c")
+        .arg(dir.join("mosquitto.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto is installed (apt-get install mosquitto)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "mosquitto did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
 
 fn mosquitto_bin() -> &'static str {

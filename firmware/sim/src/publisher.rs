@@ -27,6 +27,8 @@ pub struct SimConfig {
     pub username: Option<String>,
     pub password: Option<String>,
     pub faults: Faults,
+    /// Longest wait between reconnection attempts (30 s on a real node).
+    pub reconnect_max: Duration,
 }
 
 /// Faults to inject across the fleet.
@@ -142,7 +144,8 @@ async fn run_node(
     let first = Duration::from_millis(rng.gen_range(0..config.interval.as_millis().max(1) as u64));
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut backoff = Backoff::new(500, 30_000);
+    let cap_ms = u32::try_from(config.reconnect_max.as_millis()).unwrap_or(u32::MAX).max(100);
+    let mut backoff = Backoff::new(100.min(cap_ms), cap_ms);
     let outage = config
         .faults
         .wifi_outage
