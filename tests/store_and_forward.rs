@@ -36,7 +36,10 @@ async fn every_reading_produced_during_a_broker_outage_arrives_exactly_once() {
         client_prefix: unique("node-"),
         username: None,
         password: None,
-        faults: Faults { uart_garbage: 0.3, ..Faults::default() },
+        faults: Faults {
+            uart_garbage: 0.3,
+            ..Faults::default()
+        },
         reconnect_max: Duration::from_secs(2),
     };
     let sim_task = tokio::spawn(veghe_fleet_sim::run(sim, fleet, stats.clone(), stop_rx));
@@ -56,21 +59,42 @@ async fn every_reading_produced_during_a_broker_outage_arrives_exactly_once() {
     .await;
     let _ = stop.send(true);
     sim_task.await.unwrap().unwrap();
-    assert!(during >= 50, "nodes kept measuring while the broker was away ({during})");
+    assert!(
+        during >= 50,
+        "nodes kept measuring while the broker was away ({during})"
+    );
 
     // Every node's outbox drains into the broker, then into the store.
     let stopped_produced: Vec<u64> = stats.produced.iter().map(|p| p.load(Relaxed)).collect();
-    let (from, to) = (Utc::now() - chrono::Duration::hours(1), Utc::now() + chrono::Duration::minutes(1));
+    let (from, to) = (
+        Utc::now() - chrono::Duration::hours(1),
+        Utc::now() + chrono::Duration::minutes(1),
+    );
     for (i, node) in nodes.iter().enumerate() {
         let acknowledged = stats.acknowledged[i].load(Relaxed);
-        let stored = eventually(Duration::from_secs(30), "a node's readings stored", || async {
-            let s = running.store.series(node, Quantity::Rssi, from, to, Bucket::Raw, 100_000).await.ok()?;
-            (s.len() as u64 >= acknowledged).then_some(s.len() as u64)
-        })
+        let stored = eventually(
+            Duration::from_secs(30),
+            "a node's readings stored",
+            || async {
+                let s = running
+                    .store
+                    .series(node, Quantity::Rssi, from, to, Bucket::Raw, 100_000)
+                    .await
+                    .ok()?;
+                (s.len() as u64 >= acknowledged).then_some(s.len() as u64)
+            },
+        )
         .await;
-        assert_eq!(stored, acknowledged, "{node}: each acknowledged reading stored once");
+        assert_eq!(
+            stored, acknowledged,
+            "{node}: each acknowledged reading stored once"
+        );
         // What was still in the outbox at the stop is all that is missing.
-        assert!(stopped_produced[i] - acknowledged <= 2, "{node}: {} produced, {acknowledged} acknowledged", stopped_produced[i]);
+        assert!(
+            stopped_produced[i] - acknowledged <= 2,
+            "{node}: {} produced, {acknowledged} acknowledged",
+            stopped_produced[i]
+        );
     }
     running.shutdown().await.unwrap();
 }

@@ -71,7 +71,9 @@ impl Mosquitto {
 
     /// Stops the broker as an operator would (SIGTERM: it saves its sessions).
     pub fn stop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
     }
 
@@ -91,7 +93,10 @@ fn spawn_mosquitto(port: u16, dir: &Path) -> Child {
         .expect("mosquitto is installed (apt-get install mosquitto)");
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "mosquitto did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "mosquitto did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child

@@ -144,7 +144,9 @@ async fn run_node(
     let first = Duration::from_millis(rng.gen_range(0..config.interval.as_millis().max(1) as u64));
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let cap_ms = u32::try_from(config.reconnect_max.as_millis()).unwrap_or(u32::MAX).max(100);
+    let cap_ms = u32::try_from(config.reconnect_max.as_millis())
+        .unwrap_or(u32::MAX)
+        .max(100);
     let mut backoff = Backoff::new(100.min(cap_ms), cap_ms);
     let outage = config
         .faults
