@@ -92,10 +92,9 @@ pub struct MqttConfig {
     pub username: Option<String>,
     pub password: Option<String>,
     /// Shared-subscription group (`$share/GROUP/…`) so that several ingest workers
-    /// split the load; empty (the default) for a plain subscription. Mosquitto 2.0 does
-    /// not keep shared subscriptions across its own restart, so messages published
-    /// between a broker restart and the workers' return are lost with a group; a
-    /// plain persistent subscription keeps them.
+    /// split the load; empty (the default) for a plain subscription. Observed with
+    /// Mosquitto 2.0.11: after a broker restart a worker in a group receives nothing
+    /// more, while a plain persistent subscription loses nothing.
     pub shared_group: String,
     #[serde(with = "humantime_serde")]
     pub keep_alive: Duration,

@@ -72,7 +72,7 @@ pub async fn run(
     let mut opts = options(&config)?;
     opts.set_clean_session(false);
     opts.set_manual_acks(true);
-    let (client, mut events) = AsyncClient::new(opts, 10_000);
+    let (mut client, mut events) = AsyncClient::new(opts.clone(), 10_000);
     let filter = topic_filter(&config);
     let limits = handle.config.limits.clone();
     let metrics = handle.metrics.clone();
@@ -141,6 +141,11 @@ pub async fn run(
                         "MQTT connection lost; reconnecting");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));
+                    // A fresh client: state carried over from the lost connection (packet
+                    // ids, queued acks) left a resumed session silent after a broker
+                    // restart. The broker keeps the session and redelivers what was not
+                    // acknowledged; de-duplication absorbs the rest.
+                    (client, events) = AsyncClient::new(opts.clone(), 10_000);
                 }
             }
         }
