@@ -79,7 +79,8 @@ pub async fn run(
     let mut handle = Some(handle);
     metrics.mqtt_enabled.store(true, Relaxed);
     let mut backoff = Duration::from_millis(200);
-    let mut draining_since = None;
+    // Set at shutdown: how long the writer may take before we disconnect anyway.
+    let mut drain_deadline: Option<tokio::time::Instant> = None;
     // Received but not yet queued for the writer. The event loop is polled without
     // pause, because the writer's acknowledgements leave through it; this backlog is
     // bounded by the broker's in-flight window.
@@ -93,7 +94,7 @@ pub async fn run(
                     backlog.clear();
                     // Dropping our handle lets the writer finish once the others are gone.
                     handle = None;
-                    draining_since = Some(tokio::time::Instant::now());
+                    drain_deadline = Some(tokio::time::Instant::now() + Duration::from_secs(10));
                 }
             }
             permit = async move {
@@ -110,7 +111,10 @@ pub async fn run(
                 Err(_) => break,
             },
             _ = writer_done.changed(), if handle.is_none() => break,
-            _ = tokio::time::sleep(Duration::from_secs(10)), if draining_since.is_some() => {
+            // A fixed deadline: a sleep made afresh each turn would never end while
+            // broker events keep arriving.
+            _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(tokio::time::Instant::now)),
+                if drain_deadline.is_some() => {
                 tracing::warn!("writer did not finish within 10 s of shutdown; disconnecting");
                 break;
             }
