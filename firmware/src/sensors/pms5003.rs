@@ -4,7 +4,7 @@
 //!
 //! Same sliding-window resynchronisation as the SDS011 parser.
 
-use super::FrameError;
+use super::{FrameError, FrameWindow};
 
 pub const FRAME_LEN: usize = 32;
 const HEAD: [u8; 2] = [0x42, 0x4D];
@@ -25,30 +25,34 @@ pub struct Pms5003Reading {
     pub counts: [u16; 6],
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Pms5003Parser {
-    window: [u8; FRAME_LEN],
-    len: usize,
+    window: FrameWindow<FRAME_LEN>,
+}
+
+impl Default for Pms5003Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether `prefix` could begin a frame: the head, then the frame length.
+fn could_start(prefix: &[u8]) -> bool {
+    prefix.iter().zip(HEAD).all(|(b, h)| *b == h)
+        && (prefix.len() < 4 || u16::from_be_bytes([prefix[2], prefix[3]]) == BODY_LEN)
 }
 
 impl Pms5003Parser {
     pub const fn new() -> Self {
         Pms5003Parser {
-            window: [0; FRAME_LEN],
-            len: 0,
+            window: FrameWindow::new(),
         }
     }
 
     /// Takes one byte; returns a reading when it completes a valid frame, an error when
     /// it completes a frame-shaped run that is not one.
     pub fn push(&mut self, byte: u8) -> Option<Result<Pms5003Reading, FrameError>> {
-        self.window[self.len] = byte;
-        self.len += 1;
-        self.drop_invalid_prefix();
-        if self.len < FRAME_LEN {
-            return None;
-        }
-        let w = &self.window;
+        let w = self.window.push(byte, could_start)?;
         let word = |i: usize| u16::from_be_bytes([w[4 + 2 * i], w[5 + 2 * i]]);
         let sum = w[..30]
             .iter()
@@ -67,31 +71,10 @@ impl Pms5003Parser {
             })
         };
         match result {
-            Ok(_) => self.len = 0,
-            Err(_) => {
-                self.shift(1);
-                self.drop_invalid_prefix();
-            }
+            Ok(_) => self.window.accept(),
+            Err(_) => self.window.reject(could_start),
         }
         Some(result)
-    }
-
-    fn drop_invalid_prefix(&mut self) {
-        loop {
-            let w = &self.window;
-            let ok = (self.len < 1 || w[0] == HEAD[0])
-                && (self.len < 2 || w[1] == HEAD[1])
-                && (self.len < 4 || u16::from_be_bytes([w[2], w[3]]) == BODY_LEN);
-            if ok {
-                return;
-            }
-            self.shift(1);
-        }
-    }
-
-    fn shift(&mut self, n: usize) {
-        self.window.copy_within(n..self.len, 0);
-        self.len -= n;
     }
 }
 

@@ -5,7 +5,7 @@
 //! The parser slides a window over the stream: garbage is skipped, a bad frame costs
 //! one byte of resynchronisation, and any valid frame embedded in garbage is found.
 
-use super::FrameError;
+use super::{FrameError, FrameWindow};
 
 pub const FRAME_LEN: usize = 10;
 const HEAD: u8 = 0xAA;
@@ -32,30 +32,33 @@ impl Sds011Reading {
 }
 
 /// Streaming frame parser; feed it every byte the UART delivers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Sds011Parser {
-    window: [u8; FRAME_LEN],
-    len: usize,
+    window: FrameWindow<FRAME_LEN>,
+}
+
+impl Default for Sds011Parser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether `prefix` could begin a data frame.
+fn could_start(prefix: &[u8]) -> bool {
+    prefix.first().is_none_or(|b| *b == HEAD) && prefix.get(1).is_none_or(|b| *b == DATA_CMD)
 }
 
 impl Sds011Parser {
     pub const fn new() -> Self {
         Sds011Parser {
-            window: [0; FRAME_LEN],
-            len: 0,
+            window: FrameWindow::new(),
         }
     }
 
     /// Takes one byte; returns a reading when it completes a valid frame, an error when
     /// it completes a frame-shaped run that is not one.
     pub fn push(&mut self, byte: u8) -> Option<Result<Sds011Reading, FrameError>> {
-        self.window[self.len] = byte;
-        self.len += 1;
-        self.drop_invalid_prefix();
-        if self.len < FRAME_LEN {
-            return None;
-        }
-        let w = self.window;
+        let w = self.window.push(byte, could_start)?;
         let result = if w[9] != TAIL {
             Err(FrameError::Tail)
         } else if checksum(&w) != w[8] {
@@ -68,34 +71,10 @@ impl Sds011Parser {
             })
         };
         match result {
-            Ok(_) => self.len = 0,
-            Err(_) => {
-                // A frame may start inside the rejected bytes.
-                self.shift(1);
-                self.drop_invalid_prefix();
-            }
+            Ok(_) => self.window.accept(),
+            Err(_) => self.window.reject(could_start),
         }
         Some(result)
-    }
-
-    /// Drops leading bytes until the window could be the start of a data frame.
-    fn drop_invalid_prefix(&mut self) {
-        loop {
-            let ok = match self.len {
-                0 => true,
-                1 => self.window[0] == HEAD,
-                _ => self.window[0] == HEAD && self.window[1] == DATA_CMD,
-            };
-            if ok {
-                return;
-            }
-            self.shift(1);
-        }
-    }
-
-    fn shift(&mut self, n: usize) {
-        self.window.copy_within(n..self.len, 0);
-        self.len -= n;
     }
 }
 
