@@ -86,7 +86,7 @@ pub async fn run(
     // bounded by the broker's in-flight window.
     let mut backlog: VecDeque<Submission> = VecDeque::new();
     loop {
-        let room = handle.clone().filter(|_| !backlog.is_empty());
+        let room = handle.as_ref().filter(|_| !backlog.is_empty()).cloned();
         tokio::select! {
             changed = shutdown.changed(), if handle.is_some() => {
                 if changed.is_err() || *shutdown.borrow() {
