@@ -191,27 +191,6 @@ async fn publish(port: u16, args: &IngestBench, run: &str) -> anyhow::Result<u64
     Ok(total)
 }
 
-async fn create_database(admin: &str, name: &str) -> anyhow::Result<String> {
-    let pool = sqlx::PgPool::connect(admin)
-        .await
-        .context("cannot reach PostgreSQL")?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await?;
-    pool.close().await;
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
-    Ok(format!("{base}/{name}"))
-}
-
-async fn drop_database(admin: &str, name: &str) {
-    if let Ok(pool) = sqlx::PgPool::connect(admin).await {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&pool)
-            .await;
-        pool.close().await;
-    }
-}
-
 async fn run_veghe(
     broker: &Broker,
     args: &IngestBench,
@@ -343,9 +322,11 @@ pub async fn ingest(
         let result = match target {
             "veghe-postgres" => {
                 let name = format!("veghe_bench_{stamp}_veghe");
-                let url = create_database(&args.postgres, &name).await?;
+                let url = veghe_store::create_database(&args.postgres, &name).await?;
                 let r = run_veghe(&broker, &args, env, url, target).await;
-                drop_database(&args.postgres, &name).await;
+                if let Err(e) = veghe_store::drop_database(&args.postgres, &name).await {
+                    eprintln!("bench: could not drop {name}: {e}");
+                }
                 r?
             }
             "veghe-sqlite" => {
@@ -367,9 +348,11 @@ pub async fn ingest(
                     continue;
                 };
                 let name = format!("veghe_bench_{stamp}_peer");
-                let url = create_database(&args.postgres, &name).await?;
+                let url = veghe_store::create_database(&args.postgres, &name).await?;
                 let r = run_peer(&broker, &args, python, &url).await;
-                drop_database(&args.postgres, &name).await;
+                if let Err(e) = veghe_store::drop_database(&args.postgres, &name).await {
+                    eprintln!("bench: could not drop {name}: {e}");
+                }
                 r?
             }
             other => bail!("unknown bench target `{other}`"),

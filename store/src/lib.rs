@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use veghe_sensors::{DeadLetter, Message, Node, NodeId, Quantity};
 
 pub use error::StoreError;
-pub use postgres::PgStore;
+pub use postgres::{create_database, drop_database, PgStore};
 pub use sqlite::SqliteStore;
 pub use types::{
     Backend, Bucket, DeadLetterQuery, LatestValue, RetentionPolicy, RetentionReport, RollupReport,

@@ -56,6 +56,44 @@ SELECT NULL::int AS mid, (SELECT count(*) FROM stored) AS stored
 UNION ALL
 SELECT mid, 0 FROM incoming_messages WHERE mid NOT IN (SELECT mid FROM accepted)";
 
+/// Creates database `name` on the server of `admin_url` and returns its URL (for tests
+/// and benchmarks that each want a database of their own). `name` is an identifier of
+/// letters, digits and `_`.
+pub async fn create_database(admin_url: &str, name: &str) -> Result<String> {
+    check_identifier(name)?;
+    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+    conn.execute(format!("CREATE DATABASE \"{name}\"").as_str())
+        .await?;
+    conn.close().await?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url, |(base, _)| base);
+    Ok(format!("{base}/{name}"))
+}
+
+/// Drops database `name` on the server of `admin_url`, closing its connections.
+pub async fn drop_database(admin_url: &str, name: &str) -> Result<()> {
+    check_identifier(name)?;
+    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+    conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+fn check_identifier(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "`{name}` is not a database name"
+        )))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,

@@ -121,17 +121,9 @@ impl Drop for Mosquitto {
 pub async fn postgres_url() -> String {
     let admin = std::env::var("VEGHE_TEST_PG")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = unique("veghe_test");
-    let pool = sqlx::PgPool::connect(&admin)
+    veghe_store::create_database(&admin, &unique("veghe_test"))
         .await
-        .expect("PostgreSQL reachable");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-    format!("{base}/{name}")
+        .expect("PostgreSQL reachable")
 }
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.

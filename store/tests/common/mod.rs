@@ -23,17 +23,10 @@ pub fn pg_admin_url() -> String {
 
 pub async fn postgres() -> Store {
     let admin = pg_admin_url();
-    let name = unique_name("veghe_test");
-    let admin_store = sqlx::PgPool::connect(&admin)
+    let url = veghe_store::create_database(&admin, &unique_name("veghe_test"))
         .await
         .expect("PostgreSQL reachable");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin_store)
-        .await
-        .expect("create test database");
-    admin_store.close().await;
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    let store = Store::connect(&format!("{base}/{name}"), &StoreOptions::default())
+    let store = Store::connect(&url, &StoreOptions::default())
         .await
         .expect("connect test database");
     store.migrate().await.expect("migrate");
