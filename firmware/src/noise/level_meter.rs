@@ -1,7 +1,10 @@
-//! Sound levels from microphone samples: LAeq over each second and over the report
-//! interval, LAmax and LAmin with fast time weighting (125 ms), and the percentile
-//! levels LA10 and LA90 from a fixed histogram of fast levels. No heap.
+//! Sound levels from microphone samples: the signal stage (A-weighting, fast time
+//! weighting of 125 ms, mean square per second) feeding the statistics stage
+//! (`noise::stats`: LAeq over each second and the report interval, LAmax, LAmin, LA10,
+//! LA90), and the microphone as a level source for the node loop. No heap.
 
+use crate::hal::SampleSource;
+use crate::noise::stats::{LevelSource, LevelStats, NoiseReport};
 use crate::noise::AWeighting;
 
 /// Maps digital sample values to sound pressure: the level of a full-scale sine's
@@ -27,26 +30,13 @@ impl MicCalibration {
     }
 }
 
-/// What the node reports for an interval, in dB(A).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NoiseReport {
-    pub laeq: f64,
-    pub lamax: f64,
-    pub lamin: f64,
-    pub la10: f64,
-    pub la90: f64,
-    /// Seconds the report covers.
-    pub seconds: u32,
-}
-
-const HIST_MIN_DB: f64 = 0.0;
-const HIST_STEP_DB: f64 = 0.1;
-const HIST_BINS: usize = 1600; // 0..160 dB
 /// Fast levels are taken this many times a second for LAmax, LAmin and percentiles.
 const LEVEL_RATE_HZ: u32 = 100;
 
+/// The signal stage: A-weighting, the fast (125 ms) exponential time weighting and the
+/// mean square of each second, turned into levels for a `LevelStats`.
 #[derive(Debug, Clone)]
-pub struct LevelMeter {
+pub struct FastDetector {
     filter: AWeighting,
     /// Mean square of a full-scale sine: levels are relative to it.
     reference: f64,
@@ -58,20 +48,13 @@ pub struct LevelMeter {
     since_level: u32,
     second_sum: f64,
     second_count: u32,
-    /// LAeq of the last complete second.
-    last_second: Option<f64>,
-    interval_energy: f64,
-    interval_seconds: u32,
-    lamax: f64,
-    lamin: f64,
-    histogram: [u16; HIST_BINS],
-    levels: u32,
 }
 
-impl LevelMeter {
-    pub fn new(sample_rate: u32, calibration: MicCalibration) -> LevelMeter {
+impl FastDetector {
+    pub fn new(sample_rate: u32, calibration: MicCalibration) -> FastDetector {
+        let sample_rate = sample_rate.max(1);
         let fs = f64::from(sample_rate);
-        LevelMeter {
+        FastDetector {
             filter: AWeighting::new(fs),
             reference: 0.5,
             calibration,
@@ -83,14 +66,11 @@ impl LevelMeter {
             since_level: 0,
             second_sum: 0.0,
             second_count: 0,
-            last_second: None,
-            interval_energy: 0.0,
-            interval_seconds: 0,
-            lamax: f64::NEG_INFINITY,
-            lamin: f64::INFINITY,
-            histogram: [0; HIST_BINS],
-            levels: 0,
         }
+    }
+
+    pub fn samples_per_second(&self) -> u32 {
+        self.samples_per_second
     }
 
     fn level(&self, mean_square: f64) -> f64 {
@@ -100,8 +80,8 @@ impl LevelMeter {
         10.0 * libm::log10(mean_square / self.reference) + self.calibration.full_scale_db
     }
 
-    /// Takes raw samples in -1.0..=1.0.
-    pub fn process(&mut self, samples: &[f32]) {
+    /// Takes raw samples in -1.0..=1.0 and records their levels into `stats`.
+    pub fn process(&mut self, samples: &[f32], stats: &mut LevelStats) {
         for &s in samples {
             let y = self.filter.process(f64::from(s));
             let sq = y * y;
@@ -111,69 +91,80 @@ impl LevelMeter {
             self.since_level += 1;
             if self.since_level >= self.samples_per_level {
                 self.since_level = 0;
-                self.record_fast_level();
+                stats.record_fast(self.level(self.fast_state));
             }
             if self.second_count >= self.samples_per_second {
                 let mean = self.second_sum / f64::from(self.second_count);
-                self.last_second = Some(self.level(mean));
-                self.interval_energy += mean;
-                self.interval_seconds += 1;
+                stats.record_second(self.level(mean));
                 self.second_sum = 0.0;
                 self.second_count = 0;
             }
         }
     }
+}
 
-    fn record_fast_level(&mut self) {
-        let l = self.level(self.fast_state);
-        self.lamax = self.lamax.max(l);
-        self.lamin = self.lamin.min(l);
-        let bin = libm::floor((l - HIST_MIN_DB) / HIST_STEP_DB);
-        let bin = if bin < 0.0 {
-            0
-        } else {
-            (bin as usize).min(HIST_BINS - 1)
-        };
-        self.histogram[bin] = self.histogram[bin].saturating_add(1);
-        self.levels += 1;
+/// The whole meter on samples handed to it: detector and statistics.
+#[derive(Debug, Clone)]
+pub struct LevelMeter {
+    detector: FastDetector,
+    stats: LevelStats,
+}
+
+impl LevelMeter {
+    pub fn new(sample_rate: u32, calibration: MicCalibration) -> LevelMeter {
+        LevelMeter {
+            detector: FastDetector::new(sample_rate, calibration),
+            stats: LevelStats::new(),
+        }
+    }
+
+    /// Takes raw samples in -1.0..=1.0.
+    pub fn process(&mut self, samples: &[f32]) {
+        self.detector.process(samples, &mut self.stats);
     }
 
     /// LAeq of the last complete second.
     pub fn last_second(&self) -> Option<f64> {
-        self.last_second
-    }
-
-    /// The level exceeded `percent` % of the time (LA10: 10.0).
-    fn percentile(&self, percent: f64) -> f64 {
-        let target = libm::ceil(f64::from(self.levels) * percent / 100.0) as u32;
-        let mut above = 0u32;
-        for (i, count) in self.histogram.iter().enumerate().rev() {
-            above += u32::from(*count);
-            if above >= target.max(1) {
-                return HIST_MIN_DB + (i as f64 + 0.5) * HIST_STEP_DB;
-            }
-        }
-        HIST_MIN_DB
+        self.stats.last_second()
     }
 
     /// Closes the report interval: the levels since the last report (whole seconds),
     /// or `None` if not one second has passed.
     pub fn report(&mut self) -> Option<NoiseReport> {
-        let report = (self.interval_seconds > 0).then(|| NoiseReport {
-            laeq: self.level(self.interval_energy / f64::from(self.interval_seconds)),
-            lamax: self.lamax,
-            lamin: self.lamin,
-            la10: self.percentile(10.0),
-            la90: self.percentile(90.0),
-            seconds: self.interval_seconds,
-        });
-        self.interval_energy = 0.0;
-        self.interval_seconds = 0;
-        self.lamax = f64::NEG_INFINITY;
-        self.lamin = f64::INFINITY;
-        self.histogram = [0; HIST_BINS];
-        self.levels = 0;
-        report
+        self.stats.report()
+    }
+}
+
+/// A node's microphone: I²S samples through the detector, as a `LevelSource`.
+pub struct Microphone<M: SampleSource> {
+    pub source: M,
+    detector: FastDetector,
+}
+
+/// Samples taken from the source per read; on the stack.
+const CHUNK: usize = 256;
+
+impl<M: SampleSource> Microphone<M> {
+    pub fn new(source: M, calibration: MicCalibration) -> Self {
+        let detector = FastDetector::new(source.sample_rate(), calibration);
+        Microphone { source, detector }
+    }
+}
+
+impl<M: SampleSource> LevelSource for Microphone<M> {
+    fn poll(&mut self, stats: &mut LevelStats) {
+        let mut buf = [0f32; CHUNK];
+        // Whatever the DMA buffers hold, but never more than a few seconds per call, so
+        // a source that never runs dry cannot stall the node loop.
+        let mut budget = u64::from(self.detector.samples_per_second()) * 4;
+        while budget > 0 {
+            let n = self.source.read(&mut buf).min(CHUNK);
+            if n == 0 {
+                break;
+            }
+            self.detector.process(&buf[..n], stats);
+            budget = budget.saturating_sub(n as u64);
+        }
     }
 }
 

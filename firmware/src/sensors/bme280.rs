@@ -4,6 +4,26 @@
 //! Intermediates are computed in wider integers than the datasheet's so that no ADC or
 //! calibration value, however corrupt, can overflow; for valid inputs the results are
 //! the datasheet's to the bit.
+//!
+//! The driver (`Bme280`) reads the chip over any `hal::I2c`: chip id, calibration once,
+//! normal mode with x1 oversampling, then a burst read of the data registers per
+//! measurement. `raw_for` inverts the compensation, for simulators and tests that have
+//! to answer the register reads of a sensor in given air.
+
+use crate::hal::{BusError, I2c};
+
+/// I²C address with SDO to ground (0x77 with SDO high).
+pub const ADDRESS: u8 = 0x76;
+pub const CHIP_ID: u8 = 0x60;
+pub const REG_ID: u8 = 0xD0;
+pub const REG_CALIB_88: u8 = 0x88;
+pub const REG_CALIB_E1: u8 = 0xE1;
+pub const REG_CTRL_HUM: u8 = 0xF2;
+pub const REG_CTRL_MEAS: u8 = 0xF4;
+pub const REG_CONFIG: u8 = 0xF5;
+pub const REG_DATA: u8 = 0xF7;
+/// What the data registers hold before the first measurement (0x80000 per channel).
+const SKIPPED_20_BIT: i32 = 0x80000;
 
 /// Trimming parameters, read once from registers 0x88..=0xA1 and 0xE1..=0xE7.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,6 +78,67 @@ impl Calibration {
     }
 }
 
+impl Calibration {
+    /// The register images this calibration is read from (inverse of `from_registers`).
+    pub fn to_registers(&self) -> ([u8; 26], [u8; 7]) {
+        let mut b = [0u8; 26];
+        let words: [[u8; 2]; 12] = [
+            self.t1.to_le_bytes(),
+            self.t2.to_le_bytes(),
+            self.t3.to_le_bytes(),
+            self.p1.to_le_bytes(),
+            self.p2.to_le_bytes(),
+            self.p3.to_le_bytes(),
+            self.p4.to_le_bytes(),
+            self.p5.to_le_bytes(),
+            self.p6.to_le_bytes(),
+            self.p7.to_le_bytes(),
+            self.p8.to_le_bytes(),
+            self.p9.to_le_bytes(),
+        ];
+        for (i, w) in words.iter().enumerate() {
+            b[2 * i..2 * i + 2].copy_from_slice(w);
+        }
+        b[25] = self.h1;
+        let [h2_lo, h2_hi] = self.h2.to_le_bytes();
+        let e = [
+            h2_lo,
+            h2_hi,
+            self.h3,
+            (self.h4 >> 4) as u8,
+            ((self.h5 & 0x0F) << 4) as u8 | (self.h4 & 0x0F) as u8,
+            (self.h5 >> 4) as u8,
+            self.h6 as u8,
+        ];
+        (b, e)
+    }
+
+    /// Trimming values of a typical part (the datasheet's worked example for
+    /// temperature and pressure, typical humidity values).
+    pub const fn typical() -> Calibration {
+        Calibration {
+            t1: 27504,
+            t2: 26435,
+            t3: -1000,
+            p1: 36477,
+            p2: -10685,
+            p3: 3024,
+            p4: 2855,
+            p5: 140,
+            p6: -7,
+            p7: 15500,
+            p8: -14600,
+            p9: 6000,
+            h1: 75,
+            h2: 362,
+            h3: 0,
+            h4: 313,
+            h5: 50,
+            h6: 30,
+        }
+    }
+}
+
 /// Raw ADC values from the burst read of 0xF7..=0xFE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawSample {
@@ -75,6 +156,23 @@ impl RawSample {
             adc_t: twenty(r[3], r[4], r[5]),
             adc_h: (i32::from(r[6]) << 8) | i32::from(r[7]),
         }
+    }
+
+    /// The data registers holding this sample (inverse of `from_registers`).
+    pub fn to_registers(&self) -> [u8; 8] {
+        let p = self.adc_p.clamp(0, 0xF_FFFF);
+        let t = self.adc_t.clamp(0, 0xF_FFFF);
+        let h = self.adc_h.clamp(0, 0xFFFF);
+        [
+            (p >> 12) as u8,
+            (p >> 4) as u8,
+            ((p & 0xF) << 4) as u8,
+            (t >> 12) as u8,
+            (t >> 4) as u8,
+            ((t & 0xF) << 4) as u8,
+            (h >> 8) as u8,
+            h as u8,
+        ]
     }
 }
 
@@ -161,6 +259,196 @@ pub fn compensate(cal: &Calibration, raw: &RawSample) -> Measurement {
     }
 }
 
+/// The smallest `x` in `lo..=hi` for which `pred` holds (`hi` if none): `pred` must
+/// be false, then true, along the range.
+fn bisect(mut lo: i32, mut hi: i32, pred: impl Fn(i32) -> bool) -> i32 {
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+/// The raw sample a sensor with this calibration reads in air at `temperature_c`,
+/// `pressure_hpa` and `humidity_percent`: the inverse of `compensate`, to within its
+/// resolution. For simulators and tests that play the sensor.
+pub fn raw_for(
+    cal: &Calibration,
+    temperature_c: f32,
+    pressure_hpa: f32,
+    humidity_percent: f32,
+) -> RawSample {
+    let want_t = libm::roundf(temperature_c * 100.0) as i32;
+    let adc_t = bisect(0, 0xF_FFFF, |a| compensate_temperature(cal, a).0 >= want_t);
+    let (_, t_fine) = compensate_temperature(cal, adc_t);
+    // Pressure falls as its ADC value rises.
+    let want_p = (f64::from(pressure_hpa) * 100.0 * 256.0) as u32;
+    let adc_p = bisect(0, 0xF_FFFF, |a| {
+        compensate_pressure(cal, a, t_fine) <= want_p
+    });
+    let want_h = (f64::from(humidity_percent.clamp(0.0, 100.0)) * 1024.0) as u32;
+    let adc_h = bisect(0, 0xFFFF, |a| compensate_humidity(cal, a, t_fine) >= want_h);
+    RawSample {
+        adc_p,
+        adc_t,
+        adc_h,
+    }
+}
+
+/// Why the sensor gave no measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bme280Error {
+    Bus(BusError),
+    /// Something else answers at the address.
+    WrongChip(u8),
+    /// No measurement completed since power-up.
+    NoData,
+}
+
+impl From<BusError> for Bme280Error {
+    fn from(e: BusError) -> Self {
+        Bme280Error::Bus(e)
+    }
+}
+
+/// The driver: calibration read once, then a burst read per measurement.
+#[derive(Debug, Clone)]
+pub struct Bme280 {
+    address: u8,
+    calibration: Option<Calibration>,
+}
+
+impl Bme280 {
+    pub const fn new(address: u8) -> Self {
+        Bme280 {
+            address,
+            calibration: None,
+        }
+    }
+
+    /// Checks the chip, reads its calibration and starts normal mode (x1 oversampling
+    /// of each channel, a measurement every second).
+    pub fn init<I: I2c>(&mut self, i2c: &mut I) -> Result<(), Bme280Error> {
+        let mut id = [0u8; 1];
+        i2c.write_read(self.address, &[REG_ID], &mut id)?;
+        if id[0] != CHIP_ID {
+            return Err(Bme280Error::WrongChip(id[0]));
+        }
+        let mut b88 = [0u8; 26];
+        let mut be1 = [0u8; 7];
+        i2c.write_read(self.address, &[REG_CALIB_88], &mut b88)?;
+        i2c.write_read(self.address, &[REG_CALIB_E1], &mut be1)?;
+        // Humidity oversampling takes effect with the next write of ctrl_meas.
+        i2c.write(self.address, &[REG_CTRL_HUM, 0b001])?;
+        i2c.write(self.address, &[REG_CONFIG, 0b101 << 5])?;
+        // osrs_t x1 (001), osrs_p x1 (001), normal mode (11).
+        i2c.write(self.address, &[REG_CTRL_MEAS, 0b0010_0111])?;
+        self.calibration = Some(Calibration::from_registers(&b88, &be1));
+        Ok(())
+    }
+
+    /// The latest measurement; initialises the chip first if needed (after a reset, or
+    /// when it was absent at boot).
+    pub fn read<I: I2c>(&mut self, i2c: &mut I) -> Result<Measurement, Bme280Error> {
+        let cal = match self.calibration {
+            Some(c) => c,
+            None => {
+                self.init(i2c)?;
+                self.calibration.ok_or(Bme280Error::NoData)?
+            }
+        };
+        let mut data = [0u8; 8];
+        if let Err(e) = i2c.write_read(self.address, &[REG_DATA], &mut data) {
+            // It may have been power-cycled or replaced: read the calibration again.
+            self.calibration = None;
+            return Err(e.into());
+        }
+        let raw = RawSample::from_registers(&data);
+        if raw.adc_t == SKIPPED_20_BIT {
+            return Err(Bme280Error::NoData);
+        }
+        Ok(compensate(&cal, &raw))
+    }
+}
+
+/// A BME280 as its register file: answers the driver's reads with the registers of a
+/// sensor in the air set by `set_air`. For simulators and tests.
+#[derive(Debug, Clone)]
+pub struct SimulatedBme280 {
+    pub address: u8,
+    calibration: Calibration,
+    regs: [u8; 256],
+    /// When false, the chip does not acknowledge (unplugged, broken wire).
+    pub present: bool,
+}
+
+impl SimulatedBme280 {
+    pub fn new(address: u8, calibration: Calibration) -> Self {
+        let mut regs = [0u8; 256];
+        let (b88, be1) = calibration.to_registers();
+        regs[usize::from(REG_CALIB_88)..][..26].copy_from_slice(&b88);
+        regs[usize::from(REG_CALIB_E1)..][..7].copy_from_slice(&be1);
+        regs[usize::from(REG_ID)] = CHIP_ID;
+        // Reset values of the data registers: no measurement yet.
+        regs[usize::from(REG_DATA)..][..8].copy_from_slice(&[0x80, 0, 0, 0x80, 0, 0, 0x80, 0]);
+        SimulatedBme280 {
+            address,
+            calibration,
+            regs,
+            present: true,
+        }
+    }
+
+    pub fn set_air(&mut self, temperature_c: f32, pressure_hpa: f32, humidity_percent: f32) {
+        let raw = raw_for(
+            &self.calibration,
+            temperature_c,
+            pressure_hpa,
+            humidity_percent,
+        );
+        self.regs[usize::from(REG_DATA)..][..8].copy_from_slice(&raw.to_registers());
+    }
+
+    /// A register as the driver last wrote it.
+    pub fn register(&self, reg: u8) -> u8 {
+        self.regs[usize::from(reg)]
+    }
+}
+
+impl I2c for SimulatedBme280 {
+    fn write(&mut self, address: u8, bytes: &[u8]) -> Result<(), BusError> {
+        if address != self.address || !self.present {
+            return Err(BusError::Nack);
+        }
+        // Register address, then values for it and the next ones (auto-increment).
+        if let Some((&reg, values)) = bytes.split_first() {
+            for (i, v) in values.iter().enumerate() {
+                let r = usize::from(reg) + i;
+                // Only the control registers are writable.
+                if matches!(r, 0xF2 | 0xF4 | 0xF5) {
+                    self.regs[r] = *v;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_read(&mut self, address: u8, bytes: &[u8], out: &mut [u8]) -> Result<(), BusError> {
+        if address != self.address || !self.present {
+            return Err(BusError::Nack);
+        }
+        let start = usize::from(bytes.first().copied().unwrap_or(0));
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.regs.get(start + i).copied().unwrap_or(0);
+        }
+        Ok(())
+    }
+}
+
 fn clamp_i32(v: i64) -> i32 {
     v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
@@ -173,26 +461,7 @@ mod tests {
     /// The trimming values of the datasheet's worked example (BMP280 datasheet 3.12,
     /// same formulas), with humidity values typical of a BME280.
     fn example() -> Calibration {
-        Calibration {
-            t1: 27504,
-            t2: 26435,
-            t3: -1000,
-            p1: 36477,
-            p2: -10685,
-            p3: 3024,
-            p4: 2855,
-            p5: 140,
-            p6: -7,
-            p7: 15500,
-            p8: -14600,
-            p9: 6000,
-            h1: 75,
-            h2: 362,
-            h3: 0,
-            h4: 313,
-            h5: 50,
-            h6: 30,
-        }
+        Calibration::typical()
     }
 
     // The datasheet's floating-point formulas, an independent check of the integer ones.
@@ -301,6 +570,71 @@ mod tests {
                 adc_t: 519_888,
                 adc_h: 28_303
             }
+        );
+    }
+
+    #[test]
+    fn calibration_registers_round_trip() {
+        let cal = example();
+        let (b88, be1) = cal.to_registers();
+        assert_eq!(Calibration::from_registers(&b88, &be1), cal);
+        let odd = Calibration {
+            h4: -300,
+            h5: -2048,
+            h6: -5,
+            ..cal
+        };
+        let (b88, be1) = odd.to_registers();
+        assert_eq!(Calibration::from_registers(&b88, &be1), odd);
+    }
+
+    #[test]
+    fn raw_for_inverts_the_compensation() {
+        let cal = example();
+        let cases: [(f32, f32, f32); 6] = [
+            (25.08, 1006.53, 46.3),
+            (-20.0, 980.0, 95.0),
+            (0.0, 1016.0, 70.0),
+            (38.5, 1030.2, 20.0),
+            (12.34, 1000.0, 100.0),
+            (5.0, 950.0, 0.0),
+        ];
+        for (t, p, h) in cases {
+            let raw = raw_for(&cal, t, p, h);
+            assert_eq!(RawSample::from_registers(&raw.to_registers()), raw);
+            let m = compensate(&cal, &raw);
+            assert!((m.temperature_c() - t).abs() <= 0.011, "{t}: {m:?}");
+            assert!((m.pressure_hpa() - p).abs() <= 0.02, "{p}: {m:?}");
+            assert!((m.humidity_percent() - h).abs() <= 0.01, "{h}: {m:?}");
+        }
+    }
+
+    #[test]
+    fn the_driver_reads_a_chip_over_i2c() {
+        let mut chip = SimulatedBme280::new(ADDRESS, example());
+        let mut bme = Bme280::new(ADDRESS);
+        assert_eq!(
+            bme.read(&mut chip),
+            Err(Bme280Error::NoData),
+            "before a measurement"
+        );
+        assert_eq!(chip.register(REG_CTRL_MEAS) & 0b11, 0b11, "normal mode");
+        assert_eq!(chip.register(REG_CTRL_HUM), 0b001);
+        chip.set_air(21.5, 1012.0, 55.0);
+        let m = bme.read(&mut chip).unwrap();
+        assert!((m.temperature_c() - 21.5).abs() < 0.011, "{m:?}");
+        // Unplugged: a bus error; plugged back: the driver starts it again.
+        chip.present = false;
+        assert_eq!(bme.read(&mut chip), Err(Bme280Error::Bus(BusError::Nack)));
+        chip.present = true;
+        assert!(bme.read(&mut chip).is_ok());
+        // Another chip at the address.
+        chip.regs[usize::from(REG_ID)] = 0x58;
+        let mut other = Bme280::new(ADDRESS);
+        assert_eq!(other.read(&mut chip), Err(Bme280Error::WrongChip(0x58)));
+        assert_eq!(
+            Bme280::new(0x77).read(&mut chip),
+            Err(Bme280Error::Bus(BusError::Nack))
         );
     }
 
