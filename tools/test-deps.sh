@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what veghe's tests talk to, on Debian (run as root or with sudo):
-# Mosquitto, PostgreSQL 15 with TimescaleDB, and a C toolchain for the bundled SQLite.
+# Mosquitto, PostgreSQL 15 with TimescaleDB, a C toolchain for the bundled SQLite,
+# libjpeg-turbo, the ONNX Runtime library (from PyPI) and a Python venv with onnxruntime
+# for the model checks and the vision peer benchmark.
 # Idempotent: on a prepared machine it only checks and starts services (a second or so).
 set -Eeuo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +16,9 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || missing+=(mosquitto)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15 postgresql-client-15)
 command -v psql >/dev/null || missing+=(postgresql-client-15)
+[ -e /usr/include/turbojpeg.h ] || missing+=(libturbojpeg0-dev)
+python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test-deps: installing ${missing[*]}"
     $SUDO apt-get update -qq
@@ -41,4 +46,13 @@ fi
 # Databases left by earlier test runs.
 psql "$url" -qAt -c "SELECT format('DROP DATABASE %I', datname) FROM pg_database WHERE datname LIKE 'veghe\_test\_%'" \
     | psql "$url" -q >/dev/null 2>&1 || true
-echo "VEGHE_TEST_PG=$url"
+
+# ONNX Runtime for the vision service, and Python onnxruntime to check it against.
+ort_lib=$(bash "$here/fetch-onnxruntime.sh")
+venv="$here/../target/py-venv"
+if ! "$venv/bin/python" -c 'import onnxruntime, numpy, PIL' >/dev/null 2>&1; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check onnxruntime==1.31.1 numpy pillow >&2
+fi
+venv=$(cd "$venv" && pwd)
+echo "VEGHE_TEST_PG=$url VEGHE_ORT_LIB=$ort_lib VEGHE_TEST_PYTHON=$venv/bin/python"
