@@ -100,6 +100,8 @@ pub struct SimNode {
     pub pm_factor: f64,
     pub has_noise: bool,
     pub has_no2: bool,
+    /// A Plantower PMS5003 on the UART (PM1 too) instead of an SDS011.
+    pub pms5003: bool,
     /// Mains-powered nodes report no battery.
     pub battery: bool,
     pub rssi_dbm: f64,
@@ -140,6 +142,7 @@ pub fn fleet(count: usize, seed: u64) -> Vec<SimNode> {
                 pm_factor: rng.gen_range(0.8..1.35),
                 has_noise,
                 has_no2,
+                pms5003: i % 3 == 1,
                 battery: i % 7 == 3,
                 rssi_dbm: rng.gen_range(-86.0..-48.0),
             }

@@ -1,12 +1,11 @@
-//! Synthetic but plausible readings: traffic noise by hour and weekday, particulate
-//! episodes on winter evenings (heating, inversions), humidity inflating optical PM
-//! counts, a diurnal temperature cycle.
-
-use chrono::{DateTime, Datelike, Timelike, Utc};
-use rand::Rng;
-use veghe_sensors::Quantity;
+//! Synthetic but plausible surroundings for a node: traffic noise by hour and weekday,
+//! particulate episodes on winter evenings (heating, inversions), humidity inflating
+//! optical PM counts, a diurnal temperature cycle. The node's simulated sensors
+//! (`hardware`) turn these into UART frames, BME280 registers and sound levels.
 
 use crate::SimNode;
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use rand::Rng;
 
 /// What the weather and the clock say, shared by every node at one instant.
 #[derive(Debug, Clone, Copy)]
@@ -58,12 +57,37 @@ pub fn traffic(c: Conditions) -> f64 {
     .min(1.0)
 }
 
+/// What a node's sensors are exposed to at an instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Air {
+    /// µg/m³, as an optical counter would see it (humidity included).
+    pub pm1: f64,
+    pub pm2_5: f64,
+    pub pm10: f64,
+    pub temperature: f64,
+    pub humidity: f64,
+    /// hPa.
+    pub pressure: f64,
+    pub no2: Option<f64>,
+    pub noise: Option<Traffic>,
+    /// Volts, on battery-powered nodes.
+    pub battery: Option<f64>,
+    pub rssi: f64,
+}
+
+/// The street's sound: the LAeq the traffic makes and how much its fast level swings
+/// (dB standard deviation: wider at night, when single vehicles stand out of quiet).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Traffic {
+    pub laeq: f64,
+    pub spread_db: f64,
+}
+
 pub struct Physics;
 
 impl Physics {
-    /// The values a node reports for an instant.
-    pub fn readings(node: &SimNode, c: Conditions, rng: &mut impl Rng) -> Vec<(Quantity, f64)> {
-        let mut out = Vec::with_capacity(14);
+    /// The air and sound around a node at an instant.
+    pub fn air(node: &SimNode, c: Conditions, rng: &mut impl Rng) -> Air {
         let t = traffic(c);
         let temperature =
             12.0 - 10.0 * c.winter + 5.0 * bump(c.hour, 15.0, 4.0) - 2.0 + rng.gen_range(-0.6..0.6);
@@ -80,39 +104,25 @@ impl Physics {
             1.0
         };
         let pm2_5 = (dry_pm25 * humidity_gain * rng.gen_range(0.9..1.1)).max(0.5);
-        out.push((Quantity::Pm2_5, round(pm2_5, 1)));
-        out.push((Quantity::Pm10, round(pm2_5 * rng.gen_range(1.45..1.8), 1)));
-        out.push((Quantity::Pm1, round(pm2_5 * rng.gen_range(0.62..0.75), 1)));
-        out.push((Quantity::Temperature, round(temperature, 1)));
-        out.push((Quantity::Humidity, round(humidity, 1)));
-        out.push((
-            Quantity::Pressure,
-            round(1016.0 + rng.gen_range(-1.5..1.5), 1),
-        ));
-        if node.has_no2 {
-            let no2 =
-                (12.0 + 45.0 * t + 10.0 * c.winter) * node.pm_factor * rng.gen_range(0.85..1.15);
-            out.push((Quantity::No2, round(no2, 1)));
+        Air {
+            pm1: pm2_5 * rng.gen_range(0.62..0.75),
+            pm2_5,
+            pm10: pm2_5 * rng.gen_range(1.45..1.8),
+            temperature,
+            humidity,
+            pressure: 1016.0 + rng.gen_range(-1.5..1.5),
+            no2: node.has_no2.then(|| {
+                (12.0 + 45.0 * t + 10.0 * c.winter) * node.pm_factor * rng.gen_range(0.85..1.15)
+            }),
+            noise: node.has_noise.then(|| Traffic {
+                laeq: 47.0 + node.traffic_db + 20.0 * t + rng.gen_range(-1.5..1.5),
+                spread_db: 3.5 + 3.0 * (1.0 - t),
+            }),
+            battery: node
+                .battery
+                .then(|| round(3.7 + 0.4 * bump(c.hour, 14.0, 3.0), 2)),
+            rssi: (node.rssi_dbm + rng.gen_range(-3.0..3.0)).round(),
         }
-        if node.has_noise {
-            let laeq = 47.0 + node.traffic_db + 20.0 * t + rng.gen_range(-1.5..1.5);
-            out.push((Quantity::Laeq, round(laeq, 1)));
-            out.push((Quantity::Lamax, round(laeq + rng.gen_range(7.0..16.0), 1)));
-            out.push((Quantity::Lamin, round(laeq - rng.gen_range(7.0..12.0), 1)));
-            out.push((Quantity::La10, round(laeq + rng.gen_range(2.0..4.0), 1)));
-            out.push((Quantity::La90, round(laeq - rng.gen_range(4.0..8.0), 1)));
-        }
-        if node.battery {
-            out.push((
-                Quantity::Battery,
-                round(3.7 + 0.4 * bump(c.hour, 14.0, 3.0), 2),
-            ));
-        }
-        out.push((
-            Quantity::Rssi,
-            (node.rssi_dbm + rng.gen_range(-3.0..3.0)).round(),
-        ));
-        out
     }
 }
 
@@ -126,6 +136,7 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
     use rand::SeedableRng;
+    use veghe_sensors::Quantity;
 
     fn laeq_at(utc_hour: u32, day: u32) -> f64 {
         let node = &crate::fleet(1, 1)[0];
@@ -134,11 +145,10 @@ mod tests {
         let n = 50;
         (0..n)
             .map(|_| {
-                Physics::readings(node, Conditions::at(t), &mut rng)
-                    .into_iter()
-                    .find(|(q, _)| *q == Quantity::Laeq)
+                Physics::air(node, Conditions::at(t), &mut rng)
+                    .noise
                     .unwrap()
-                    .1
+                    .laeq
             })
             .sum::<f64>()
             / n as f64
@@ -158,7 +168,20 @@ mod tests {
         for node in crate::fleet(40, 2) {
             for h in 0..24 {
                 let t = Utc.with_ymd_and_hms(2026, 1, 10, h, 0, 0).unwrap();
-                for (q, v) in Physics::readings(&node, Conditions::at(t), &mut rng) {
+                let a = Physics::air(&node, Conditions::at(t), &mut rng);
+                let mut values = vec![
+                    (Quantity::Pm1, a.pm1),
+                    (Quantity::Pm2_5, a.pm2_5),
+                    (Quantity::Pm10, a.pm10),
+                    (Quantity::Temperature, a.temperature),
+                    (Quantity::Humidity, a.humidity),
+                    (Quantity::Pressure, a.pressure),
+                    (Quantity::Rssi, a.rssi),
+                ];
+                values.extend(a.no2.map(|v| (Quantity::No2, v)));
+                values.extend(a.battery.map(|v| (Quantity::Battery, v)));
+                values.extend(a.noise.map(|n| (Quantity::Laeq, n.laeq)));
+                for (q, v) in values {
                     assert!(q.in_range(v), "{q} = {v}");
                 }
             }
@@ -169,7 +192,7 @@ mod tests {
     fn winter_evenings_carry_more_particulates_than_summer_afternoons() {
         let node = &crate::fleet(1, 1)[0];
         let mut rng = rand::rngs::SmallRng::seed_from_u64(5);
-        let mut pm = |t| Physics::readings(node, Conditions::at(t), &mut rng)[0].1;
+        let mut pm = |t| Physics::air(node, Conditions::at(t), &mut rng).pm2_5;
         let winter_evening = pm(Utc.with_ymd_and_hms(2026, 1, 14, 18, 30, 0).unwrap());
         let summer_afternoon = pm(Utc.with_ymd_and_hms(2026, 7, 14, 12, 0, 0).unwrap());
         assert!(

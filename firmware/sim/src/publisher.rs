@@ -12,6 +12,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::watch;
+use veghe_firmware::node::NodeError;
 use veghe_firmware::store_forward::Backoff;
 
 use crate::node::{NodeCore, NodeFaults};
@@ -48,6 +49,8 @@ pub enum SimError {
     EmptyFleet,
     #[error("interval must be at least 100 ms")]
     IntervalTooShort,
+    #[error("node {0} refused by the firmware core: {1:?}")]
+    Node(String, NodeError),
 }
 
 /// Counters per node (in fleet order) and in total.
@@ -102,15 +105,21 @@ pub async fn run(
     } else {
         usize::MAX
     };
-    let tasks: Vec<_> = fleet
+    let mut cores = Vec::with_capacity(fleet.len());
+    for (i, sim) in fleet.into_iter().enumerate() {
+        let faults = NodeFaults {
+            silent_sds011: i % silent_every == silent_every - 1,
+            uart_garbage: config.faults.uart_garbage,
+        };
+        let id = sim.node.id.to_string();
+        let core = NodeCore::new(sim, faults, seq_start, config.interval, i as u64)
+            .map_err(|e| SimError::Node(id, e))?;
+        cores.push(core);
+    }
+    let tasks: Vec<_> = cores
         .into_iter()
         .enumerate()
-        .map(|(i, sim)| {
-            let faults = NodeFaults {
-                silent_sds011: i % silent_every == silent_every - 1,
-                uart_garbage: config.faults.uart_garbage,
-            };
-            let core = NodeCore::new(sim, faults, seq_start, Utc::now());
+        .map(|(i, core)| {
             tokio::spawn(run_node(
                 config.clone(),
                 core,
@@ -142,7 +151,8 @@ async fn run_node(
 ) {
     let mut rng = SmallRng::seed_from_u64(index as u64 ^ 0x5EED);
     let first = Duration::from_millis(rng.gen_range(0..config.interval.as_millis().max(1) as u64));
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, config.interval);
+    let first_tick = tokio::time::Instant::now() + first;
+    let mut ticks = tokio::time::interval_at(first_tick, config.interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let cap_ms = u32::try_from(config.reconnect_max.as_millis())
         .unwrap_or(u32::MAX)
@@ -162,9 +172,14 @@ async fn run_node(
     if let Some(user) = &config.username {
         opts.set_credentials(user.clone(), config.password.clone().unwrap_or_default());
     }
+    // The node's loop plays up to the present. Its clock counts from a boot one
+    // interval before the first tick, so that its reports fall on the ticks.
+    let interval_ms = config.interval.as_millis() as u64;
     let produce = |core: &mut NodeCore, rng: &mut SmallRng| {
-        core.produce(Utc::now(), rng);
-        stats.produced[index].fetch_add(1, Relaxed);
+        let since_first = tokio::time::Instant::now().saturating_duration_since(first_tick);
+        let to_ms = since_first.as_millis() as u64 + interval_ms;
+        let queued = core.advance(to_ms, Utc::now(), rng);
+        stats.produced[index].fetch_add(u64::from(queued), Relaxed);
     };
 
     loop {
@@ -192,7 +207,7 @@ async fn run_node(
                         backoff.reset();
                     }
                     Ok(Event::Incoming(Packet::PubAck(_))) => {
-                        core.outbox.pop();
+                        core.sent();
                         stats.acknowledged[index].fetch_add(1, Relaxed);
                         in_flight = false;
                     }
