@@ -33,6 +33,8 @@ pub enum SourceConfig {
         #[serde(default)]
         repeat: bool,
     },
+    /// Frames are pushed in by the embedding program (tests, benchmarks).
+    Push,
 }
 
 /// A named polygon in image pixels that rules refer to.

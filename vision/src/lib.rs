@@ -8,14 +8,17 @@ pub mod error;
 pub mod event;
 pub mod geolocate;
 pub mod geometry;
+pub mod health;
 pub mod image;
 pub mod jpeg;
 pub mod model;
 pub mod nms;
+pub mod pipeline;
 pub mod preprocess;
 pub mod runtime;
 pub mod motion;
 pub mod rules;
+pub mod source;
 pub mod tracker;
 
 pub use detection::Detection;

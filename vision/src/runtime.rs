@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use ort::environment::Environment;
 use ort::session::Session;
@@ -142,6 +143,15 @@ pub struct RawOutput {
     pub data: Vec<f32>,
 }
 
+/// Where the time of one [`Detector::run_prepared`] went.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunTimings {
+    /// ONNX Runtime's `run` alone.
+    pub infer: Duration,
+    /// Decoding the outputs and NMS.
+    pub post: Duration,
+}
+
 /// One ONNX session with its pre- and post-processing. Owned by one inference thread.
 pub struct Detector {
     session: Session,
@@ -252,8 +262,9 @@ impl Detector {
     }
 
     /// Runs the prepared batch and decodes each item: boxes in model-input pixels.
-    pub fn run_prepared(&mut self, batch: usize, out: &mut Vec<Vec<Detection>>) -> Result<(), VisionError> {
+    pub fn run_prepared(&mut self, batch: usize, out: &mut Vec<Vec<Detection>>) -> Result<RunTimings, VisionError> {
         let (w, h) = self.input_size();
+        let started = Instant::now();
         let shape = [batch as i64, 3, h as i64, w as i64];
         let tensor = TensorRef::from_array_view((shape, &self.input[..]))
             .map_err(|e| VisionError::Runtime(e.to_string()))?;
@@ -261,6 +272,7 @@ impl Detector {
             .session
             .run(ort::inputs![self.input_name.as_str() => tensor])
             .map_err(|e| VisionError::Runtime(e.to_string()))?;
+        let inferred = Instant::now();
         let mut views = Vec::with_capacity(outputs.len());
         for name in outputs.keys() {
             let (shape, data) = outputs[name]
@@ -282,7 +294,10 @@ impl Detector {
                 self.max_detections,
             ));
         }
-        Ok(())
+        Ok(RunTimings {
+            infer: inferred - started,
+            post: inferred.elapsed(),
+        })
     }
 
     /// Detects objects in each frame; boxes in that frame's pixels.
