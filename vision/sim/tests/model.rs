@@ -1,0 +1,112 @@
+//! The simulator's frames through the real detector: people are found where the scenes
+//! put them (inside each scene's zone at the scripted times, outside or absent at
+//! others), and a static street has no one in it and changes by sensor noise only.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{decode, detector, people, start};
+use veghe_camera_sim::{Scene, SimCamera};
+use veghe_vision::RgbImage;
+
+fn s(x: f64) -> Duration {
+    Duration::from_secs_f64(x)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walker_is_found_in_its_zone_only_while_crossing_it() {
+    let (base, sim) = start(vec![SimCamera::new("walker", Scene::walker())]).await;
+    let zone = Scene::walker().zone(640, 360).expect("zone");
+    let mut det = detector();
+    let http = reqwest::Client::new();
+    // The scripted walk (cross 12 s, pause 8 s): (time, people found, people in zone).
+    let script = [(2.0, 1, 0), (4.0, 1, 0), (8.0, 1, 1), (10.0, 1, 1), (14.0, 0, 0), (24.0, 1, 0), (29.0, 1, 1)];
+    for (t, want_found, want_in_zone) in script {
+        sim.clock().set(s(t));
+        let jpeg = http.get(format!("{base}/cameras/walker/snapshot.jpg")).send().await.expect("GET")
+            .bytes().await.expect("body");
+        let found = tokio::task::block_in_place(|| people(&mut det, &jpeg));
+        let found: Vec<_> = found.into_iter().filter(|d| d.score >= 0.5).collect();
+        let in_zone = found.iter().filter(|d| zone.contains(d.bbox.ground_point())).count();
+        assert_eq!((found.len(), in_zone), (want_found, want_in_zone), "t={t}: {found:?}");
+        // The box is where the scene put the sprite.
+        for (d, o) in found.iter().zip(sim.objects_at("walker", s(t)).expect("camera")) {
+            let iou = d.bbox.iou(&o.bbox(640, 360));
+            assert!(iou > 0.5, "t={t}: IoU {iou} of {:?} with {:?}", d.bbox, o.bbox(640, 360));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scene_shows_its_people_in_its_zone() {
+    // (scene, time, people in zone)
+    let cases = [
+        (Scene::loiterer(), 2.0, 0), // still walking in from the right edge
+        (Scene::loiterer(), 30.0, 1),
+        (Scene::loiterer(), 63.0, 1),
+        (Scene::loiterer(), 75.0, 0),
+        (Scene::crowd(), 25.0, 4),
+        (Scene::crowd(), 62.0, 0),
+        (Scene::parked(), 40.0, 1),
+        (Scene::parked(), 1.0, 0),
+    ];
+    let cams = cases.iter().enumerate().map(|(i, (scene, ..))| SimCamera::new(format!("c{i}"), scene.clone())).collect();
+    let (_, sim) = start(cams).await;
+    let mut det = detector();
+    for (i, (scene, t, want)) in cases.iter().enumerate() {
+        let zone = scene.zone(640, 360).expect("zone");
+        let jpeg = sim.jpeg_at(&format!("c{i}"), s(*t)).expect("frame");
+        let found = tokio::task::block_in_place(|| people(&mut det, &jpeg));
+        let in_zone = found.iter().filter(|d| d.score >= 0.5 && zone.contains(d.bbox.ground_point())).count();
+        assert_eq!(in_zone, *want, "{} at {t} s: {found:?}", scene.kind());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_hd_frames_are_found_too() {
+    let (_, sim) = start(vec![SimCamera::new("hd", Scene::walker()).with_size(1920, 1080)]).await;
+    let mut det = detector();
+    let jpeg = sim.jpeg_at("hd", s(9.0)).expect("frame");
+    let img = decode(&jpeg);
+    assert_eq!((img.width, img.height), (1920, 1080));
+    let found = tokio::task::block_in_place(|| people(&mut det, &jpeg));
+    let zone = Scene::walker().zone(1920, 1080).expect("zone");
+    assert!(found.iter().any(|d| d.score >= 0.5 && zone.contains(d.bbox.ground_point())), "{found:?}");
+}
+
+/// Mean grey level of `block` x `block` tiles: what a motion gate compares.
+fn tiles(img: &RgbImage, block: u32) -> Vec<f32> {
+    let (tw, th) = (img.width / block, img.height / block);
+    let mut out = vec![0f32; (tw * th) as usize];
+    for y in 0..th * block {
+        for x in 0..tw * block {
+            let [r, g, b] = img.pixel(x, y);
+            out[((y / block) * tw + x / block) as usize] += (r as f32 + g as f32 + b as f32) / 3.0;
+        }
+    }
+    out.iter().map(|v| v / (block * block) as f32).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_street_has_no_one_and_changes_by_noise_only() {
+    let (_, sim) = start(vec![SimCamera::new("quiet", Scene::Static)]).await;
+    let mut det = detector();
+    let frames: Vec<_> = (0..12).map(|t| sim.jpeg_at("quiet", s(t as f64)).expect("frame")).collect();
+    for (t, jpeg) in frames.iter().enumerate() {
+        let found = tokio::task::block_in_place(|| people(&mut det, jpeg));
+        assert!(found.is_empty(), "t={t}: {found:?}");
+    }
+    let decoded: Vec<RgbImage> = frames.iter().map(|j| decode(j)).collect();
+    for pair in decoded.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert_ne!(a.data, b.data, "consecutive frames differ (not a frozen camera)");
+        let diffs: Vec<i32> = a.data.iter().zip(&b.data).map(|(x, y)| (*x as i32 - *y as i32).abs()).collect();
+        let mean = diffs.iter().sum::<i32>() as f64 / diffs.len() as f64;
+        assert!(mean < 2.5, "mean pixel difference {mean}");
+        // At the scale a motion gate looks (8x8 tiles of grey), nothing moved.
+        let (ta, tb) = (tiles(a, 8), tiles(b, 8));
+        let worst = ta.iter().zip(&tb).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        assert!(worst < 2.0, "tile difference {worst}");
+    }
+}
