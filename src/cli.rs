@@ -74,6 +74,37 @@ pub enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The camera pipeline.
+    #[command(subcommand)]
+    Vision(VisionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VisionCommand {
+    /// Runs the configured model on image files (JPEG or PNG) and prints each detection
+    /// as a JSON line: file, class, class_id, score, box [x1, y1, x2, y2] in pixels.
+    Detect {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// TOML configuration file (its [vision] section).
+        #[arg(long, short = 'c', env = "VEGHE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Model file (overrides vision.model.path).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Output layout of the model: nanodet, yolov8 or yolox.
+        #[arg(long)]
+        layout: Option<String>,
+        /// Minimum score.
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
+    /// Runs only the camera pipeline on the configured cameras and prints its events
+    /// as JSON lines until Ctrl-C.
+    Run {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +259,58 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Check { file }) => check(&file, &env),
+        Command::Vision(VisionCommand::Detect {
+            files,
+            config,
+            model,
+            layout,
+            threshold,
+        }) => {
+            let mut config = Config::load(config.as_deref(), env.iter().cloned())?;
+            if let Some(model) = model {
+                config.vision.model.path = model;
+            }
+            if let Some(layout) = layout {
+                config.vision.model.layout = layout
+                    .parse()
+                    .map_err(|e: String| anyhow::anyhow!("--layout: {e}"))?;
+            }
+            if let Some(t) = threshold {
+                if !(0.0..=1.0).contains(&t) {
+                    anyhow::bail!("--threshold must be between 0 and 1");
+                }
+                config.vision.model.score_threshold = t;
+            }
+            let vision = config.vision.clone();
+            tokio::task::spawn_blocking(move || {
+                crate::vision::detect(&vision, &files, &mut std::io::stdout().lock())
+            })
+            .await
+            .context("detect task")?
+        }
+        Command::Vision(VisionCommand::Run { store }) => {
+            let config = load(&store, &env)?;
+            if config.cameras.is_empty() {
+                anyhow::bail!("no [[cameras]] in the configuration");
+            }
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let pipeline = crate::vision::start_pipeline(&config.vision, config.cameras.clone(), tx)?;
+            let print = tokio::spawn(async move {
+                while let Some(event) = rx.recv().await {
+                    let line = match &event {
+                        veghe_vision::VisionEvent::Detection(d) => serde_json::to_string(d),
+                        veghe_vision::VisionEvent::Health(h) => serde_json::to_string(h),
+                    };
+                    if let Ok(line) = line {
+                        println!("{line}");
+                    }
+                }
+            });
+            shutdown_signal().await;
+            pipeline.shutdown().await;
+            print.abort();
+            Ok(())
+        }
         Command::Bench(BenchCommand::Ingest(args)) => {
             crate::bench::ingest(args, &env).await.map(|_| ())
         }

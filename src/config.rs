@@ -8,6 +8,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use veghe_ingest::{IngestConfig, MqttConfig};
 use veghe_sensors::{Node, NodeId, NodeStatus};
+use veghe_vision::camera::CameraConfig;
+use veghe_vision::motion::MotionConfig;
+use veghe_vision::pipeline::PipelineConfig;
+use veghe_vision::tracker::TrackerConfig;
+use veghe_vision::ModelConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -41,6 +46,12 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     /// Nodes registered (or updated) at start.
     pub nodes: Vec<NodeConfig>,
+    /// The camera pipeline: ONNX Runtime, model, workers, motion gate, tracker.
+    pub vision: VisionConfig,
+    /// The cameras vision watches.
+    pub cameras: Vec<CameraConfig>,
+    /// Simulated cameras served in-process (the demo's).
+    pub camera_simulator: CameraSimulatorConfig,
 }
 
 impl Default for Config {
@@ -55,6 +66,9 @@ impl Default for Config {
             maintenance: MaintenanceConfig::default(),
             simulator: SimulatorConfig::default(),
             nodes: Vec::new(),
+            vision: VisionConfig::default(),
+            cameras: Vec::new(),
+            camera_simulator: CameraSimulatorConfig::default(),
         }
     }
 }
@@ -170,6 +184,53 @@ impl Default for SimulatorConfig {
             nodes: 60,
             interval: Duration::from_secs(10),
             seed: 6,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VisionConfig {
+    /// Run the pipeline when cameras are configured.
+    pub enabled: bool,
+    /// The ONNX Runtime shared library (tools/fetch-onnxruntime.sh puts it here).
+    pub runtime_library: PathBuf,
+    pub model: ModelConfig,
+    pub pipeline: PipelineConfig,
+    pub motion: MotionConfig,
+    pub tracker: TrackerConfig,
+}
+
+/// Where tools/fetch-onnxruntime.sh puts the library, relative to the working directory.
+pub const DEFAULT_RUNTIME_LIBRARY: &str = "vendor/onnxruntime/libonnxruntime.so.1.31.1";
+
+impl Default for VisionConfig {
+    fn default() -> Self {
+        VisionConfig {
+            enabled: true,
+            runtime_library: PathBuf::from(DEFAULT_RUNTIME_LIBRARY),
+            model: ModelConfig::default(),
+            pipeline: PipelineConfig::default(),
+            motion: MotionConfig::default(),
+            tracker: TrackerConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraSimulatorConfig {
+    pub enabled: bool,
+    pub count: usize,
+    pub listen: SocketAddr,
+}
+
+impl Default for CameraSimulatorConfig {
+    fn default() -> Self {
+        CameraSimulatorConfig {
+            enabled: false,
+            count: 24,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8554)),
         }
     }
 }
@@ -310,6 +371,18 @@ impl Config {
         }
         if self.simulator.enabled && self.simulator.interval < Duration::from_millis(100) {
             return bad("simulator.interval must be at least 100ms".into());
+        }
+        self.vision.model.validate().map_err(|e| ConfigError::Invalid(format!("vision.model: {e}")))?;
+        self.vision.pipeline.validate().map_err(|e| ConfigError::Invalid(format!("vision.pipeline: {e}")))?;
+        let mut camera_ids = std::collections::HashSet::new();
+        for c in &self.cameras {
+            c.validate().map_err(ConfigError::Invalid)?;
+            if !camera_ids.insert(c.id.as_str()) {
+                return bad(format!("camera {} is configured twice", c.id));
+            }
+            for r in &c.rules {
+                r.validate().map_err(|e| ConfigError::Invalid(format!("camera {}: rule {}: {e}", c.id, r.id)))?;
+            }
         }
         for n in &self.nodes {
             if n.lat.is_some_and(|v| !(-90.0..=90.0).contains(&v))

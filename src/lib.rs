@@ -7,6 +7,7 @@ pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod system;
+pub mod vision;
 
 pub use config::Config;
 pub use system::{start, Running};

@@ -15,6 +15,10 @@ fn main() -> ExitCode {
     if !filter.contains("rumqttd") {
         filter.push_str(",rumqttd=off");
     }
+    // ONNX Runtime narrates session setup at info level; only its warnings by default.
+    if !filter.contains("ort") {
+        filter.push_str(",ort=warn");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)

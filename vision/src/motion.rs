@@ -16,7 +16,8 @@ use crate::geometry::{BBox, Point, Polygon};
 use crate::image::RgbImage;
 
 /// Motion gate settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct MotionConfig {
     /// Height of the grey work frame (pixels); the width follows the aspect ratio.
     pub height: u32,

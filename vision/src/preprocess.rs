@@ -20,6 +20,7 @@ pub enum ChannelOrder {
 /// How pixel values become model inputs: `(value - mean[c]) / std[c]`, with `mean` and
 /// `std` given in the model's channel order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Normalisation {
     pub channels: ChannelOrder,
     pub mean: [f32; 3],

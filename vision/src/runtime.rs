@@ -62,6 +62,7 @@ pub enum Device {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
+    #[serde(default = "default_model_path")]
     pub path: PathBuf,
     #[serde(default = "default_layout")]
     pub layout: OutputLayout,
@@ -82,6 +83,19 @@ pub struct ModelConfig {
     pub nms_iou: f32,
     #[serde(default = "default_max_detections")]
     pub max_detections: usize,
+}
+
+/// The shipped model, relative to the working directory.
+pub const DEFAULT_MODEL_PATH: &str = "models/nanodet_m_416_coco.onnx";
+
+fn default_model_path() -> PathBuf {
+    PathBuf::from(DEFAULT_MODEL_PATH)
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig::nanodet(DEFAULT_MODEL_PATH)
+    }
 }
 
 fn default_layout() -> OutputLayout {

@@ -20,16 +20,19 @@ use crate::geometry::{BBox, Point};
 pub const SCORE_HISTORY: usize = 32;
 
 /// Tracker settings for one camera.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct TrackerConfig {
     /// Minimum IoU between a track's predicted box and a detection to match them.
     pub iou_match: f32,
     /// A track unmatched in more than this many consecutive scored frames is dropped.
     pub max_missed_frames: u32,
     /// A track not matched for this long is dropped, scored frames or not.
+    #[serde(with = "humantime_serde")]
     pub max_age: Duration,
     /// The box centre must stay within the tolerance this long before the track is
     /// stationary.
+    #[serde(with = "humantime_serde")]
     pub stationary_after: Duration,
     /// How far (pixels) the box centre may wander and still count as not moving
     /// (detector jitter).

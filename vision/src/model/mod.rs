@@ -31,6 +31,18 @@ pub enum OutputLayout {
     Yolox,
 }
 
+impl std::str::FromStr for OutputLayout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "nanodet" => Ok(OutputLayout::Nanodet),
+            "yolov8" | "yolo11" | "yolov11" => Ok(OutputLayout::Yolov8),
+            "yolox" => Ok(OutputLayout::Yolox),
+            other => Err(format!("unknown layout {other:?} (nanodet, yolov8, yolox)")),
+        }
+    }
+}
+
 impl OutputLayout {
     /// The preprocessing each family was trained with.
     pub fn default_normalisation(self) -> Normalisation {
