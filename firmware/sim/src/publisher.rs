@@ -105,31 +105,31 @@ pub async fn run(
     } else {
         usize::MAX
     };
-    let mut cores = Vec::with_capacity(fleet.len());
+    let mut tasks = Vec::with_capacity(fleet.len());
     for (i, sim) in fleet.into_iter().enumerate() {
         let faults = NodeFaults {
             silent_sds011: i % silent_every == silent_every - 1,
             uart_garbage: config.faults.uart_garbage,
         };
         let id = sim.node.id.to_string();
-        let core = NodeCore::new(sim, faults, seq_start, config.interval, i as u64)
-            .map_err(|e| SimError::Node(id, e))?;
-        cores.push(core);
+        // Boxed: the task's future then holds a pointer, not a second copy of the
+        // node's buffers.
+        let core = match NodeCore::new(sim, faults, seq_start, config.interval, i as u64) {
+            Ok(core) => Box::new(core),
+            Err(e) => {
+                tasks.iter().for_each(tokio::task::JoinHandle::abort);
+                return Err(SimError::Node(id, e));
+            }
+        };
+        tasks.push(tokio::spawn(run_node(
+            config.clone(),
+            core,
+            i,
+            stats.clone(),
+            started,
+            shutdown.clone(),
+        )));
     }
-    let tasks: Vec<_> = cores
-        .into_iter()
-        .enumerate()
-        .map(|(i, core)| {
-            tokio::spawn(run_node(
-                config.clone(),
-                core,
-                i,
-                stats.clone(),
-                started,
-                shutdown.clone(),
-            ))
-        })
-        .collect();
     for t in tasks {
         let _ = t.await;
     }
@@ -143,7 +143,7 @@ enum Offline {
 
 async fn run_node(
     config: SimConfig,
-    mut core: NodeCore,
+    mut core: Box<NodeCore>,
     index: usize,
     stats: Arc<SimStats>,
     started: tokio::time::Instant,
