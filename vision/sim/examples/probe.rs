@@ -2,7 +2,8 @@
 //! model finds in a 640x360 frame, the scores of each scene, and the cost of rendering
 //! and encoding one frame.
 //!
-//! `cargo run --release -p veghe-camera-sim --example probe`
+//! `cargo run --release -p veghe-camera-sim --example probe` (`-- frames DIR` writes a
+//! frame of each scene to DIR instead, to look at).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -13,6 +14,17 @@ use veghe_vision::jpeg::JpegDecoder;
 use veghe_vision::{init_runtime, Detector, Device, ModelConfig, RgbImage};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, cmd, dir] = &args[..] {
+        if cmd == "frames" {
+            let look = Look { width: 640, height: 360, variant: 0, quality: 80 };
+            for (scene, t) in [(Scene::Static, 0), (Scene::walker(), 9), (Scene::crowd(), 25), (Scene::parked(), 40)] {
+                let img = render(look, &scene.objects(Duration::from_secs(t)), t)?;
+                std::fs::write(PathBuf::from(dir).join(format!("{}.jpg", scene.kind())), encode(&img, 80)?)?;
+            }
+            return Ok(());
+        }
+    }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let lib = std::env::var_os("VEGHE_ORT_LIB")
         .map(PathBuf::from)

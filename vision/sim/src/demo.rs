@@ -84,7 +84,7 @@ fn demo_rule(scene: &Scene) -> RuleConfig {
         zone: "scene".into(),
         kind,
         classes: vec!["person".into()],
-        min_score: 0.4,
+        min_score: 0.5,
         min_frames: 2,
         after: None,
         count: None,
