@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use veghe_camera_sim::render::{encode, render, render_into, Look};
-use veghe_camera_sim::{Placement, Scene, Sprite};
+use veghe_camera_sim::{demo_sim_cameras, CameraSim, Placement, Scene, SimClock, Sprite};
 use veghe_vision::jpeg::JpegDecoder;
 use veghe_vision::{init_runtime, Detector, Device, ModelConfig, RgbImage};
 
@@ -89,5 +89,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             size / n as usize / 1024
         );
     }
+    // The demo at scale: 1,000 cameras (one in eight active), 10 s of frames, one thread.
+    let sim = CameraSim::new(demo_sim_cameras(1000), SimClock::manual())?;
+    let ids: Vec<String> = sim.cameras().map(|c| c.id.clone()).collect();
+    let t0 = Instant::now();
+    for t in 0..10 {
+        for id in &ids {
+            sim.jpeg_at(id, Duration::from_secs(t))?;
+        }
+    }
+    println!("1000 demo cameras: {:.3} ms per camera-frame on one thread", t0.elapsed().as_secs_f64() * 1e3 / 10_000.0);
     Ok(())
 }

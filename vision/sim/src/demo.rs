@@ -76,9 +76,10 @@ pub fn demo_sim_cameras(count: usize) -> Vec<SimCamera> {
         .collect()
 }
 
-/// The rule a scene's zone gets, with the score and frame count the model meets on
-/// the simulator's sprites.
-fn demo_rule(scene: &Scene) -> RuleConfig {
+/// The rule that fits a scene, on a zone with id `scene` (the scene's [`Scene::zone`];
+/// the walker's zone for a static street, where it never fires), with the score and
+/// frame count the model meets on the simulator's sprites.
+pub fn suggested_rule(scene: &Scene) -> RuleConfig {
     let rule = |id: &str, kind| RuleConfig {
         id: id.into(),
         zone: "scene".into(),
@@ -137,7 +138,7 @@ pub fn demo_cameras(count: usize, base_url: &str) -> Vec<CameraConfig> {
                 fps: sim.fps,
                 zones: vec![ZoneConfig { id: "scene".into(), polygon: zone }],
                 masks: Vec::new(),
-                rules: vec![demo_rule(&sim.scene)],
+                rules: vec![suggested_rule(&sim.scene)],
                 enabled: true,
                 offline_after: Duration::from_secs(30),
                 id: sim.id,

@@ -135,6 +135,8 @@ async fn snapshot(State(sim): State<Arc<CameraSim>>, Path(id): Path<String>) -> 
     }
 }
 
+/// Parts are paced by the wall clock at the camera's rate; what each shows follows the
+/// simulator's clock (a manual clock that stands still gives the same picture).
 async fn stream(State(sim): State<Arc<CameraSim>>, Path(id): Path<String>) -> Response {
     let Some(fps) = sim.camera(&id).map(|c| c.fps) else {
         return error_response(SimError::UnknownCamera(id));

@@ -19,7 +19,7 @@ pub mod sprite;
 
 pub use camera::SimCamera;
 pub use clock::SimClock;
-pub use demo::{demo_cameras, demo_sim_cameras};
+pub use demo::{demo_cameras, demo_sim_cameras, suggested_rule};
 pub use error::SimError;
 pub use fault::Fault;
 pub use http::{app, serve};
