@@ -112,6 +112,15 @@ pub enum BenchCommand {
     /// Sustained MQTT -> committed readings: veghe on PostgreSQL and SQLite, and a
     /// Python peer, on the same input in one run.
     Ingest(crate::bench::IngestBench),
+    /// Camera pipeline: stage times on 640x360 and 1920x1080 frames, a Python peer on
+    /// the same frames and model, and the cameras 1 frame/s the machine sustains.
+    Vision {
+        #[command(flatten)]
+        args: crate::bench_vision::VisionBench,
+        /// TOML configuration file (its [vision] section).
+        #[arg(long, short = 'c', env = "VEGHE_CONFIG")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -310,6 +319,10 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             pipeline.shutdown().await;
             print.abort();
             Ok(())
+        }
+        Command::Bench(BenchCommand::Vision { args, config }) => {
+            let config = Config::load(config.as_deref(), env.iter().cloned())?;
+            crate::bench_vision::run(args, config.vision).await
         }
         Command::Bench(BenchCommand::Ingest(args)) => {
             crate::bench::ingest(args, &env).await.map(|_| ())

@@ -3,6 +3,7 @@
 //! command line and installs logging.
 
 pub mod bench;
+pub mod bench_vision;
 pub mod broker;
 pub mod cli;
 pub mod config;

@@ -65,6 +65,27 @@ impl RgbImage {
     }
 }
 
+/// A stretched copy of `src` at `width` x `height` (SIMD bilinear with antialiasing).
+pub fn resize(src: &RgbImage, width: u32, height: u32) -> Result<RgbImage, VisionError> {
+    use fast_image_resize::images::{Image, ImageRef};
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+    let bad = |e: String| VisionError::Decode(format!("resize: {e}"));
+    let from = ImageRef::new(src.width, src.height, &src.data, PixelType::U8x3).map_err(|e| bad(e.to_string()))?;
+    let mut to = Image::new(width, height, PixelType::U8x3);
+    Resizer::new()
+        .resize(
+            &from,
+            &mut to,
+            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)),
+        )
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(RgbImage {
+        width,
+        height,
+        data: to.into_vec(),
+    })
+}
+
 /// Decodes a PNG (8- or 16-bit, grey, RGB, with or without alpha) into RGB.
 pub fn decode_png(bytes: &[u8]) -> Result<RgbImage, VisionError> {
     let bad = |e: String| VisionError::Decode(format!("PNG: {e}"));
