@@ -51,6 +51,12 @@ pub enum Command {
         /// How often each simulated node reports.
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
         interval: Duration,
+        /// Simulated cameras watched by the vision pipeline (0: none).
+        #[arg(long, default_value_t = 24)]
+        cameras: usize,
+        /// Address of the camera simulator [default: 127.0.0.1:8554].
+        #[arg(long)]
+        camera_sim: Option<SocketAddr>,
     },
     /// Production: external broker and database as the configuration says.
     Run {
@@ -180,8 +186,15 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             mqtt,
             sensors,
             interval,
+            cameras,
+            camera_sim,
         } => {
             let mut config = load(&store, &env)?;
+            config.camera_simulator.enabled = cameras > 0;
+            config.camera_simulator.count = cameras;
+            if let Some(addr) = camera_sim {
+                config.camera_simulator.listen = addr;
+            }
             config.broker.embedded = true;
             if let Some(addr) = mqtt {
                 config.broker.listen = addr;

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod bench_vision;
 pub mod broker;
+pub mod cameras;
 pub mod cli;
 pub mod config;
 pub mod system;

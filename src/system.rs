@@ -1,6 +1,7 @@
 //! Composes the crates into one running system: broker (optional), store, ingest
-//! writer, MQTT subscriber, maintenance (rollups, retention), HTTP server and the
-//! sensor simulator (optional); and shuts them down in the order that loses nothing.
+//! writer, MQTT subscriber, maintenance (rollups, retention), HTTP server, the sensor
+//! and camera simulators (optional) and the vision pipeline; and shuts them down in the
+//! order that loses nothing.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub struct Running {
     writer_done: watch::Receiver<bool>,
     maintenance: JoinHandle<()>,
     simulator: Option<JoinHandle<()>>,
+    cameras: Option<crate::cameras::CameraSide>,
     config: Config,
 }
 
@@ -73,6 +75,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
     let http_addr = listener.local_addr()?;
 
     let store = open_store(&config).await?;
+    // The demo (with its camera simulator) runs on without vision when ONNX Runtime is
+    // missing; a production start with cameras does not.
+    let vision_optional = config.camera_simulator.enabled;
+    let cameras = crate::cameras::start(&mut config, vision_optional).await?;
     for node in &config.nodes {
         store
             .upsert_node(&node.to_node())
@@ -112,7 +118,10 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
 
     let maintenance = tokio::spawn(maintain(store.clone(), config.clone(), shutdown_rx.clone()));
 
-    let state = veghe_dashboard::AppState::new(store.clone(), ingest.clone());
+    let mut state = veghe_dashboard::AppState::new(store.clone(), ingest.clone());
+    if let Some(metrics) = cameras.metrics() {
+        state = state.with_metrics(metrics);
+    }
     let mut http_shutdown = shutdown_rx.clone();
     let http = tokio::spawn(veghe_dashboard::serve(listener, state, async move {
         let _ = http_shutdown.wait_for(|stop| *stop).await;
@@ -155,6 +164,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
         writer_done,
         maintenance,
         simulator,
+        cameras: Some(cameras),
         config,
     })
 }
@@ -168,8 +178,16 @@ impl Running {
 
     /// Stops taking new data, commits and acknowledges everything received, brings the
     /// rollups up to date and closes the store.
+    /// The camera side (simulator and vision).
+    pub fn cameras(&self) -> Option<&crate::cameras::CameraSide> {
+        self.cameras.as_ref()
+    }
+
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
+        if let Some(cameras) = self.cameras.take() {
+            cameras.shutdown().await;
+        }
         if let Some(sim) = self.simulator.take() {
             let _ = sim.await;
         }

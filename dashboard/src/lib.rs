@@ -16,12 +16,19 @@ use veghe_store::Store;
 
 pub use error::ApiError;
 
+/// Something else in the process with Prometheus metrics to show on `/metrics` (the
+/// camera pipeline), so the dashboard need not know its internals.
+pub trait MetricsSource: Send + Sync {
+    fn render(&self, out: &mut String);
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub ingest: IngestHandle,
     pub started: Arc<std::time::Instant>,
+    pub metrics_sources: Vec<Arc<dyn MetricsSource>>,
 }
 
 impl AppState {
@@ -30,7 +37,13 @@ impl AppState {
             store,
             ingest,
             started: Arc::new(std::time::Instant::now()),
+            metrics_sources: Vec::new(),
         }
+    }
+
+    pub fn with_metrics(mut self, source: Arc<dyn MetricsSource>) -> Self {
+        self.metrics_sources.push(source);
+        self
     }
 }
 

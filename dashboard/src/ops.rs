@@ -50,6 +50,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "veghe_nodes_known {}\n",
         state.ingest.registry.len()
     ));
+    for source in &state.metrics_sources {
+        source.render(&mut out);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }
 

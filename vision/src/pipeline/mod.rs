@@ -203,6 +203,11 @@ impl Pipeline {
         self.stats.snapshot()
     }
 
+    /// The live counters (for metrics endpoints that outlive a borrow).
+    pub fn stats_handle(&self) -> Arc<Stats> {
+        self.stats.clone()
+    }
+
     pub fn cameras(&self) -> &[String] {
         &self.camera_ids
     }
