@@ -47,7 +47,12 @@ pub async fn start(config: &mut Config, optional: bool) -> anyhow::Result<Camera
         let sim_config = &config.camera_simulator;
         let listener = tokio::net::TcpListener::bind(sim_config.listen)
             .await
-            .with_context(|| format!("the camera simulator cannot listen on {}", sim_config.listen))?;
+            .with_context(|| {
+                format!(
+                    "the camera simulator cannot listen on {}; pick another address with --camera-sim",
+                    sim_config.listen
+                )
+            })?;
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
         let sim = CameraSim::new(veghe_camera_sim::demo_sim_cameras(sim_config.count), SimClock::real())?;

@@ -1,5 +1,6 @@
 //! The `veghe` commands as a user runs them: `demo` on free ports with a fresh data
-//! directory (the simulated fleet shows up on the map, Ctrl-C stops it cleanly),
+//! directory (the simulated fleet shows up on the map, the simulated cameras raise
+//! detection events, Ctrl-C stops it cleanly),
 //! `migrate`, and `config check`.
 
 mod support;
@@ -12,10 +13,16 @@ use support::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_the_simulated_fleet_and_stops_on_ctrl_c() {
     let data = temp_dir("veghe_demo");
-    let (http, mqtt) = (free_addr(), free_addr());
-    let mut demo = Command::new(env!("CARGO_BIN_EXE_veghe"))
-        .args(["demo", "--sensors", "50", "--interval", "500ms"])
+    let (http, mqtt, cameras) = (free_addr(), free_addr(), free_addr());
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_veghe"));
+    if let Some(lib) = std::env::var_os("VEGHE_ORT_LIB") {
+        demo.env("VEGHE_VISION__RUNTIME_LIBRARY", format!("{:?}", lib.to_string_lossy()));
+    }
+    let mut demo = demo
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["demo", "--sensors", "50", "--interval", "500ms", "--cameras", "8"])
         .args(["--http", &http.to_string(), "--mqtt", &mqtt.to_string()])
+        .args(["--camera-sim", &cameras.to_string()])
         .arg("--data")
         .arg(&data)
         // Broker errors included: a panicking broker thread must show up here.
@@ -62,6 +69,18 @@ async fn demo_serves_the_simulated_fleet_and_stops_on_ctrl_c() {
         data.join("veghe.db").exists(),
         "the embedded store lives under --data"
     );
+
+    // The simulated cameras go through the real model: their scripted scenes raise
+    // detection events (the first four cameras each play one scene).
+    eventually(Duration::from_secs(90), "vision events on /metrics", || async {
+        let text = reqwest::get(format!("{base}/metrics")).await.ok()?.text().await.ok()?;
+        let value = |name: &str| -> Option<u64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        };
+        (value("veghe_vision_frames_scored_total")? > 0 && value("veghe_vision_events_total")? >= 1).then_some(())
+    })
+    .await;
 
     let status = Command::new("kill")
         .args(["-INT", &demo.id().to_string()])
