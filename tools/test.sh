@@ -11,3 +11,5 @@ eval "export $(bash tools/test-deps.sh | tail -1)"
 cargo test --workspace --all-targets "$@"
 # The firmware core must build without std.
 cargo build -p veghe-firmware --no-default-features
+# The CUDA execution provider compiles behind its feature (no GPU needed to build).
+cargo check -p veghe-vision --features cuda

@@ -152,3 +152,14 @@ fn missing_runtime_library_is_an_error_not_a_panic() {
         Err(e) => assert!(e.to_string().contains("not found"), "{e}"),
     }
 }
+
+#[test]
+fn cuda_falls_back_to_cpu_without_a_gpu() {
+    // No GPU here: asking for CUDA (with or without the `cuda` feature) still gives a
+    // working detector on the CPU.
+    let env = init_runtime(&runtime_library()).unwrap();
+    let mut det = Detector::load(&env, &ModelConfig::nanodet(model_path()), 1, Device::Cuda).expect("falls back");
+    let img = decode_png(&photo("astronaut.png")).unwrap();
+    let found = det.detect(&[&img]).unwrap().remove(0);
+    assert!(found.iter().any(|d| d.class_id == 0 && d.score > 0.6), "{found:?}");
+}
