@@ -3,7 +3,8 @@
 //! and encoding one frame.
 //!
 //! `cargo run --release -p veghe-camera-sim --example probe` (`-- frames DIR` writes a
-//! frame of each scene to DIR instead, to look at).
+//! frame of each scene to DIR instead, to look at; `-- vehicles` measures only the
+//! vehicle sprites' "car" scores by height and position in the near lane).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -13,18 +14,24 @@ use veghe_camera_sim::{demo_sim_cameras, CameraSim, Placement, Scene, SimClock, 
 use veghe_vision::jpeg::JpegDecoder;
 use veghe_vision::{init_runtime, Detector, Device, ModelConfig, RgbImage};
 
+/// COCO's "car".
+const CAR: u32 = 2;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if let [_, cmd, dir] = &args[..] {
         if cmd == "frames" {
             let look = Look { width: 640, height: 360, variant: 0, quality: 80 };
-            for (scene, t) in [(Scene::Static, 0), (Scene::walker(), 9), (Scene::crowd(), 25), (Scene::parked(), 40)] {
+            let taxi = Scene::Parked { sprite: Sprite::Taxi, drive: Duration::from_secs(10), stay: Duration::from_secs(60), pause: Duration::from_secs(20) };
+            let frames = [("static", Scene::Static, 0), ("walker", Scene::walker(), 9), ("crowd", Scene::crowd(), 25), ("parked", Scene::parked(), 40), ("taxi", taxi, 40)];
+            for (name, scene, t) in frames {
                 let img = render(look, &scene.objects(Duration::from_secs(t)), t)?;
-                std::fs::write(PathBuf::from(dir).join(format!("{}.jpg", scene.kind())), encode(&img, 80)?)?;
+                std::fs::write(PathBuf::from(dir).join(format!("{name}.jpg")), encode(&img, 80)?)?;
             }
             return Ok(());
         }
     }
+    let vehicles_only = args.get(1).is_some_and(|a| a == "vehicles");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let lib = std::env::var_os("VEGHE_ORT_LIB")
         .map(PathBuf::from)
@@ -40,6 +47,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let look = Look { width: 640, height: 360, variant: 0, quality: 80 };
+    // Vehicles stand on the near lane (the parked scene's ground line) and move along it.
+    for &s in Sprite::ALL.iter().filter(|s| s.class_name() == "car") {
+        println!("{s:?} height (fraction) -> min / {{each street: u = 0.15 0.35 0.55 0.75 0.9}} car score");
+        for h in [0.16f32, 0.2, 0.24, 0.27, 0.3, 0.33, 0.36, 0.4] {
+            let mut row = Vec::new();
+            for variant in 0..4 {
+                for u in [0.15, 0.35, 0.55, 0.75, 0.9] {
+                    let p = Placement { sprite: s, u, v: veghe_camera_sim::scene::ROAD_GROUND, height: h };
+                    row.push(best(&render(Look { variant, ..look }, &[p], 1)?, CAR)?);
+                }
+            }
+            let min = row.iter().cloned().fold(1.0, f32::min);
+            println!("{h:.2} ({:3} px) min {min:.2}  {:?}", (h * 360.0) as u32, row.iter().map(|s| format!("{s:.2}")).collect::<Vec<_>>());
+        }
+    }
+    if vehicles_only {
+        return Ok(());
+    }
     println!("person height (px) -> best person score at u = 0.2 / 0.5 / 0.8, 4 streets");
     for h in (24..=200).step_by(8) {
         let mut row = Vec::new();
@@ -54,14 +79,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     for &s in Sprite::ALL {
         let p = Placement { sprite: s, u: 0.5, v: 0.95, height: s.nominal_height() };
-        let class = match s.class_name() { "person" => 0, "cat" => 15, _ => 0 };
+        let class = match s.class_name() { "person" => 0, "car" => CAR, "cat" => 15, _ => 0 };
         println!("{s:?} at nominal height: {:.2}", best(&render(look, &[p], 1)?, class)?);
     }
     for scene in [Scene::Static, Scene::walker(), Scene::loiterer(), Scene::crowd(), Scene::parked()] {
         let mut scores = Vec::new();
         for t in (0..scene.period().as_secs().max(1)).step_by(2) {
             let objs = scene.objects(Duration::from_secs(t));
-            scores.push(format!("{}:{:.2}", objs.len(), best(&render(look, &objs, t)?, 0)?));
+            let class = objs.first().map_or(0, |o| if o.sprite.class_name() == "car" { CAR } else { 0 });
+            scores.push(format!("{}:{:.2}", objs.len(), best(&render(look, &objs, t)?, class)?));
         }
         println!("{}: {}", scene.kind(), scores.join(" "));
     }

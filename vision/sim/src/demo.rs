@@ -175,5 +175,8 @@ mod tests {
         assert_eq!(sims[..4].iter().map(|s| s.scene.kind()).collect::<Vec<_>>(), ["walker", "loiterer", "crowd", "parked"]);
         assert!((20..=35).contains(&active), "{active} active of 200");
         assert_eq!(demo_cameras(5, "http://x")[4].id, "cam-0004");
+        // The parked scene is a car, and its no-stopping rule watches cars.
+        let rule = suggested_rule(&Scene::parked());
+        assert_eq!((rule.kind, rule.classes.as_slice()), (RuleKind::NoStopping, &["car".to_owned()][..]));
     }
 }

@@ -13,7 +13,7 @@ use crate::sprite::Sprite;
 
 /// Where the people of the scenes stand: the near pavement (ground line).
 pub const PAVEMENT_GROUND: f32 = 0.95;
-/// Where a parked object stands: the near lane.
+/// Where a parked vehicle stands: the near lane, its wheels just short of the kerb.
 pub const ROAD_GROUND: f32 = 0.77;
 /// Just off either edge of the frame (a sprite's centre), entering or leaving.
 const OFF_LEFT: f32 = -0.15;
@@ -52,9 +52,8 @@ pub enum Scene {
         #[serde(with = "secs")]
         pause: Duration,
     },
-    /// An object comes along the near lane in `drive`, stops in the middle for `stay`,
-    /// goes on out of the frame, then `pause`; repeats. A person until a vehicle sprite
-    /// exists.
+    /// A vehicle (or any sprite) comes along the near lane in `drive`, stops in the
+    /// middle for `stay`, goes on out of the frame, then `pause`; repeats.
     Parked {
         sprite: Sprite,
         #[serde(with = "secs")]
@@ -176,11 +175,10 @@ impl Scene {
         }
     }
 
-    /// Something stops in the near lane for a minute (a person until a vehicle sprite
-    /// exists).
+    /// A car stops in the near lane for a minute.
     pub fn parked() -> Scene {
         Scene::Parked {
-            sprite: Sprite::Person,
+            sprite: Sprite::Car,
             drive: Duration::from_secs(10),
             stay: Duration::from_secs(60),
             pause: Duration::from_secs(20),

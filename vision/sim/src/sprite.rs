@@ -1,13 +1,14 @@
 //! Sprites: objects cut from the fixture photos (vision/assets/photos), with a mask for
 //! their outline, scaled on demand and cached per height. The model recognises them
-//! because they are pieces of real photographs. A new sprite (a vehicle) is one row of
+//! because they are pieces of real photographs (PNG or JPEG). A new sprite is one row of
 //! the `sprites!` table.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
-use veghe_vision::image::decode_png;
+use veghe_vision::image::{decode_png, is_png};
+use veghe_vision::jpeg::JpegDecoder;
 use veghe_vision::RgbImage;
 
 use crate::error::SimError;
@@ -19,6 +20,9 @@ enum Mask {
     Ellipse,
     /// astronaut.png: head, collar ring and torso (photo coordinates).
     Astronaut,
+    /// A vehicle from behind: a rounded box whose top corners (the cabin) round off
+    /// more than the bottom ones (bumper and wheels).
+    Vehicle,
 }
 
 /// Where a sprite comes from.
@@ -62,12 +66,19 @@ macro_rules! sprites {
 }
 
 // One row per sprite: photo, crop (x, y, w, h), outline, COCO class, height in the
-// frame. Heights keep each sprite well above the smallest size the model finds.
+// frame. Heights keep each sprite well above the smallest size the model finds (for the
+// vehicles, the height that scores best in the near lane: `probe -- vehicles`).
 sprites! {
     /// A person (the astronaut portrait: head and torso).
     Person => "astronaut.png", (12, 4, 358, 508), Astronaut, "person", 0.5;
     /// A cat (chelsea; the model scores it "cat" ~0.5 at this size).
     Cat => "chelsea.png", (60, 0, 310, 300), Ellipse, "cat", 0.35;
+    /// A white saloon from behind (street.jpg, the Camry in the right lane; "car" 0.52
+    /// to 0.67 in the near lane at this height, 0.57 to 0.61 where it parks).
+    Car => "street.jpg", (655, 200, 172, 132), Vehicle, "car", 0.33;
+    /// A green taxi from behind and the side (street.jpg, the nearest taxi on the left,
+    /// cut short of the lime taxi beside it; "car" 0.50 to 0.68 at this height).
+    Taxi => "street.jpg", (80, 210, 226, 144), Vehicle, "car", 0.36;
 }
 
 /// A sprite scaled for drawing: straight RGB plus alpha, row-major.
@@ -119,7 +130,7 @@ impl Sprite {
             return Ok(c);
         }
         let src = self.source();
-        let photo = decode_png(src.photo)?;
+        let photo = if is_png(src.photo) { decode_png(src.photo)? } else { JpegDecoder::new()?.decode(src.photo)? };
         let cut = crop(&photo, src.crop, src.mask).ok_or_else(|| {
             SimError::Config(format!("sprite {self:?}: crop {:?} outside the photo", src.crop))
         })?;
@@ -144,6 +155,7 @@ fn crop(photo: &RgbImage, (x0, y0, w, h): (u32, u32, u32, u32), mask: Mask) -> O
                     dx * dx + dy * dy <= 1.0
                 }
                 Mask::Astronaut => astronaut(x as f32, y as f32),
+                Mask::Vehicle => vehicle((x - x0) as f32 + 0.5, (y - y0) as f32 + 0.5, w as f32, h as f32),
             };
             data.extend_from_slice(&[r, g, b, if inside { 255 } else { 0 }]);
         }
@@ -174,6 +186,16 @@ fn astronaut(x: f32, y: f32) -> bool {
             .unwrap_or(pts[3].1)
     };
     x >= edge(&LEFT) && x <= edge(&RIGHT)
+}
+
+/// The vehicle outline in a `w` x `h` crop: a box with corners rounded by a quarter of
+/// the width at the top and a tenth at the bottom.
+fn vehicle(x: f32, y: f32, w: f32, h: f32) -> bool {
+    let r = if y < h / 2.0 { 0.25 * w } else { 0.1 * w }.min(h / 2.0);
+    // Distance into the corner square, if the point lies in one.
+    let dx = (r - x).max(x - (w - r)).max(0.0);
+    let dy = (r - y).max(y - (h - r)).max(0.0);
+    dx * dx + dy * dy <= r * r
 }
 
 /// Area-average resampling with alpha weighting (no dark fringes at the outline).
@@ -240,5 +262,17 @@ mod tests {
         assert!(astronaut(200.0, 420.0)); // suit
         assert!(!astronaut(20.0, 60.0)); // flag, top left
         assert!(!astronaut(430.0, 150.0)); // shuttle model
+    }
+
+    #[test]
+    fn vehicle_outline_rounds_the_cabin_more_than_the_wheels() {
+        let (w, h) = (200.0, 100.0);
+        assert!(vehicle(100.0, 50.0, w, h)); // middle
+        assert!(vehicle(100.0, 0.5, w, h) && vehicle(0.5, 50.0, w, h)); // edges
+        assert!(!vehicle(5.0, 5.0, w, h)); // top-left corner: off
+        assert!(!vehicle(195.0, 5.0, w, h)); // top-right corner: off
+        assert!(vehicle(5.0, 95.0, w, h) || vehicle(8.0, 92.0, w, h)); // bottom corner: nearly square
+        assert!(!vehicle(12.0, 12.0, w, h)); // inside the top rounding
+        assert!(vehicle(20.0, 85.0, w, h)); // inside the bottom box
     }
 }
