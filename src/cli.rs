@@ -161,6 +161,22 @@ pub enum SimCommand {
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
         wifi_outage_after: Duration,
     },
+    /// Simulated police cameras over HTTP (JPEG snapshots and MJPEG) until Ctrl-C:
+    /// scripted street scenes the detector recognises, over Bucharest Sector 6.
+    Cameras(SimCamerasArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimCamerasArgs {
+    /// Simulated cameras.
+    #[arg(long, default_value_t = 24)]
+    pub count: usize,
+    /// Address to serve them on.
+    #[arg(long, default_value = "127.0.0.1:8554")]
+    pub listen: SocketAddr,
+    /// Print a [[cameras]] configuration for veghe (TOML) for these cameras and exit.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -280,6 +296,7 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Sim(SimCommand::Cameras(args)) => sim_cameras(args).await,
         Command::Config(ConfigCommand::Check { file }) => check(&file, &env),
         Command::Vision(VisionCommand::Detect {
             files,
@@ -341,6 +358,32 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             crate::bench::ingest(args, &env).await.map(|_| ())
         }
     }
+}
+
+async fn sim_cameras(args: SimCamerasArgs) -> anyhow::Result<()> {
+    let url = format!("http://{}", args.listen);
+    if args.print_config {
+        let cameras = veghe_camera_sim::demo_cameras(args.count, &url);
+        #[derive(serde::Serialize)]
+        struct Cameras {
+            cameras: Vec<veghe_vision::camera::CameraConfig>,
+        }
+        print!("{}", toml::to_string(&Cameras { cameras }).context("cameras as TOML")?);
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}; pick another address with --listen", args.listen))?;
+    let sim = veghe_camera_sim::CameraSim::new(
+        veghe_camera_sim::demo_sim_cameras(args.count),
+        veghe_camera_sim::SimClock::real(),
+    )?;
+    println!(
+        "veghe: {} simulated cameras on {url}/cameras (snapshot.jpg, stream.mjpeg)  Ctrl-C stops",
+        args.count
+    );
+    veghe_camera_sim::http::serve_with_shutdown(listener, std::sync::Arc::new(sim), shutdown_signal()).await?;
+    Ok(())
 }
 
 fn check(file: &Path, env: &[(String, String)]) -> anyhow::Result<()> {

@@ -454,6 +454,34 @@ mod tests {
         assert_eq!(config.ingest.batch_interval, Duration::from_millis(200));
         assert_eq!(*config.ingest.limits.max_payload_bytes, 64 * 1024);
         assert!(!config.nodes.is_empty());
+        assert_eq!(config.cameras.len(), 1);
+        let camera = &config.cameras[0];
+        assert_eq!(camera.calibration.len(), 4);
+        assert_eq!(camera.rules.len(), 2);
+        assert_eq!(camera.rules[0].after, Some(Duration::from_secs(60)));
+        assert_eq!(config.vision.pipeline.rescore_every, Duration::from_secs(5));
+        assert_eq!(config.vision.tracker.max_age, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn camera_mistakes_are_refused_with_the_camera_named() {
+        let camera = |extra: &str| {
+            format!(
+                "[[cameras]]\nid = \"c1\"\nlocation = {{ lat = 44.4, lon = 26.0 }}\nsource = {{ kind = \"snapshot\", url = \"http://x/s.jpg\" }}\n{extra}"
+            )
+        };
+        let cases = [
+            (camera("fps = 0.0\n"), "fps"),
+            (camera("[[cameras.rules]]\nid = \"r\"\nzone = \"nowhere\"\nkind = \"zone_enter\"\n"), "unknown zone"),
+            (camera("[[cameras.zones]]\nid = \"z\"\npolygon = [{ x = 1.0, y = 1.0 }]\n"), "3 points"),
+            (camera("colour = \"red\"\n"), "unknown field `colour`"),
+            (format!("{}{}", camera(""), camera("")), "configured twice"),
+            ("[vision.model]\nlayout = \"ssd\"\n".to_owned(), "unknown variant"),
+        ];
+        for (text, want) in cases {
+            let err = Config::from_toml(&text, "test", []).unwrap_err().to_string();
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
     }
 
     #[test]

@@ -62,3 +62,20 @@ fn detect_with_the_wrong_layout_or_model_says_why() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.onnx: file not found"));
 }
+
+#[test]
+fn simulated_cameras_print_a_configuration_that_checks() {
+    let out = veghe()
+        .args(["sim", "cameras", "--count", "5", "--listen", "127.0.0.1:18554", "--print-config"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let toml = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(toml.matches("[[cameras]]").count(), 5, "{toml}");
+    assert!(toml.contains("http://127.0.0.1:18554/cameras/cam-0000/snapshot.jpg"));
+    let path = std::env::temp_dir().join(format!("veghe-sim-cameras-{}.toml", std::process::id()));
+    std::fs::write(&path, &toml).unwrap();
+    let check = veghe().arg("config").arg("check").arg(&path).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let _ = std::fs::remove_file(&path);
+}
