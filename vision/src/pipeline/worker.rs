@@ -151,11 +151,14 @@ fn prepare(
     };
     ctx.stats.add(Stage::Motion, decoded_at.elapsed(), 1);
     let now = frame.captured;
+    // A camera's first frame is always scored: what stands in view at start-up (a
+    // parked car) has not moved and would otherwise go unseen.
+    let first = state.last_scored.is_none();
     let due = !state.tracker.tracks().is_empty()
         && state
             .last_scored
             .is_none_or(|t| (now - t).to_std().unwrap_or_default() >= ctx.rescore_every);
-    if moved || due {
+    if moved || due || first {
         state.last_scored = Some(now);
         Ok(true)
     } else {
