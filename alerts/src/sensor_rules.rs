@@ -24,7 +24,7 @@
 //!
 //! The default rules come from [`crate::standards`]; see [`default_rules`].
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -166,7 +166,8 @@ pub struct SensorRuleConfig {
     /// Node ids the rule watches; empty means every node.
     #[serde(default)]
     pub nodes: Vec<String>,
-    /// The mean is over this long.
+    /// The mean is over this long. Keep it longer than the nodes' reporting interval:
+    /// a window with no reading in it holds no condition.
     #[serde(with = "humantime_serde")]
     pub window: Duration,
     /// The condition: mean strictly above this, in the quantity's unit.
@@ -295,7 +296,7 @@ impl Default for SensorRulesConfig {
 
 impl SensorRulesConfig {
     pub fn validate(&self) -> Result<(), AlertError> {
-        let mut ids = std::collections::HashSet::new();
+        let mut ids = HashSet::new();
         for r in &self.rules {
             r.validate()?;
             if !ids.insert(r.id.as_str()) {
@@ -362,6 +363,16 @@ pub enum SensorSignal {
     Clear(AlertKey),
 }
 
+impl SensorSignal {
+    /// The key of the alert the signal is about.
+    pub fn key(&self) -> &AlertKey {
+        match self {
+            SensorSignal::Raise(e) => &e.key,
+            SensorSignal::Clear(k) => k,
+        }
+    }
+}
+
 /// Counters for metrics and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SensorEngineStats {
@@ -416,7 +427,7 @@ fn ms(d: Duration) -> i64 {
 pub struct SensorRuleEngine {
     rules: Vec<Compiled>,
     offline: OfflineRuleConfig,
-    nodes: HashMap<String, NodeState>,
+    nodes: BTreeMap<String, NodeState>,
     stats: SensorEngineStats,
 }
 
@@ -435,7 +446,7 @@ impl SensorRuleEngine {
                 cfg,
             })
             .collect();
-        Ok(SensorRuleEngine { rules, offline: config.offline, nodes: HashMap::new(), stats: SensorEngineStats::default() })
+        Ok(SensorRuleEngine { rules, offline: config.offline, nodes: BTreeMap::new(), stats: SensorEngineStats::default() })
     }
 
     pub fn stats(&self) -> SensorEngineStats {
@@ -463,7 +474,8 @@ impl SensorRuleEngine {
         }
     }
 
-    /// Drops everything about a node (removed from the registry).
+    /// Drops everything about a node (removed from the registry). State is otherwise
+    /// kept for every node ever seen: at most 60 buckets per (node, rule).
     pub fn forget_node(&mut self, node: &str) {
         self.nodes.remove(node);
     }
@@ -533,25 +545,21 @@ impl SensorRuleEngine {
         let mut out = Vec::new();
         let t = now.timestamp_millis();
         let after = chrono::Duration::milliseconds(ms(self.offline.after));
-        // Sorted for a deterministic order of signals.
-        let mut names: Vec<&String> = self.nodes.keys().collect();
-        names.sort();
-        let names: Vec<String> = names.into_iter().cloned().collect();
-        for name in names {
-            let Some(st) = self.nodes.get_mut(&name) else { continue };
+        // Nodes in id order: signals come in a deterministic order.
+        for (name, st) in self.nodes.iter_mut() {
             if st.last_seen > now {
                 st.last_seen = now;
             }
             if self.offline.enabled && !st.offline_raised && now - st.last_seen >= after {
                 st.offline_raised = true;
-                out.push(SensorSignal::Raise(offline_event(&name, st, &self.offline, now)));
+                out.push(SensorSignal::Raise(offline_event(name, st, &self.offline, now)));
             }
             for (i, rs) in st.rules.iter_mut() {
                 let Some(rule) = self.rules.get(*i) else { continue };
                 if rs.last_ms.is_some_and(|last| t < last) {
                     continue;
                 }
-                out.extend(evaluate(rule, rs, &name, st.position, t));
+                out.extend(evaluate(rule, rs, name, st.position, t));
             }
         }
         out
@@ -1095,6 +1103,52 @@ mod tests {
         assert!(dup.validate().unwrap_err().to_string().contains("duplicate"));
         let fast = SensorRulesConfig { rules: vec![], offline: OfflineRuleConfig { after: Duration::ZERO, ..Default::default() } };
         assert!(SensorRuleEngine::new(fast).is_err());
+    }
+
+    #[test]
+    fn hostile_input_never_panics_and_signals_pair_up() {
+        // Values including NaN, infinities and extremes; timestamps jumping back and
+        // forward; ticks behind and far ahead of the data.
+        let values = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 0.0, 49.9, 50.0, 55.0, 90.0, 160.0, 2000.0, 1e300];
+        let quantities = [Quantity::Pm2_5, Quantity::Pm10, Quantity::No2, Quantity::Laeq, Quantity::Rssi];
+        let mut e = SensorRuleEngine::new(SensorRulesConfig::default()).unwrap();
+        let mut open = std::collections::HashSet::new();
+        let (mut raises, mut clears) = (0, 0);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let r = next();
+            let m = (r % 5000) as i64 - 1000;
+            let signals = if r % 7 == 0 {
+                e.tick(at(m))
+            } else {
+                let node = ["a", "b", "c"][(r >> 8) as usize % 3];
+                let q = quantities[(r >> 12) as usize % quantities.len()];
+                e.feed(node, q, at(m), values[(r >> 20) as usize % values.len()])
+            };
+            for sig in signals {
+                match sig {
+                    SensorSignal::Raise(ev) => {
+                        assert!(open.insert(ev.key.clone()), "raised twice: {:?}", ev.key);
+                        raises += 1;
+                        serde_json::to_string(&ev).unwrap();
+                    }
+                    SensorSignal::Clear(k) => {
+                        assert!(open.remove(&k), "cleared unraised {k:?}");
+                        clears += 1;
+                    }
+                }
+            }
+        }
+        let st = e.stats();
+        assert!(st.rejected > 0 && st.out_of_order > 0, "{st:?}");
+        assert!(raises > 10 && clears > 10, "{raises} raises, {clears} clears");
+        assert_eq!(e.node_count(), 3);
     }
 
     #[test]
