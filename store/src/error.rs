@@ -16,4 +16,23 @@ pub enum StoreError {
     },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The thing named does not exist (an alert id, a user name).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The thing named exists already (a user name), or kept changing under a write.
+    #[error("{0}")]
+    Conflict(String),
+    /// Refused by the alert model, e.g. an alert that cannot go from one state to
+    /// another.
+    #[error(transparent)]
+    Alert(#[from] veghe_alerts::AlertError),
+}
+
+/// A unique-key violation as [`StoreError::Conflict`] (`what` already exists); other
+/// errors as they are.
+pub(crate) fn unique_violation(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!("{} already exists", what())),
+        _ => StoreError::Database(e),
+    }
 }

@@ -6,15 +6,28 @@
 //! `tests/contract.rs`: a message is stored at most once per (node, seq) — or
 //! (node, ts) when it has no seq — and a write returns the messages it refused as
 //! duplicates so that ingest can dead-letter them.
+//!
+//! Alerts keep one open alert per key, also when several workers raise the same key
+//! at once: a partial unique index on the key of open alerts is the arbiter, and a
+//! raise that loses the insert updates the winner's alert instead. Every change of an
+//! alert gets the next seq of a change log whose order is commit order, so that a
+//! stream resumed from seq n misses nothing.
 
+mod alert_types;
 mod error;
 mod postgres;
 mod sqlite;
 mod types;
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
+use veghe_alerts::{Alert, AlertId, AlertState, RaisedEvent, Role, Transition};
 use veghe_sensors::{DeadLetter, Message, Node, NodeId, Quantity};
 
+pub use alert_types::{
+    AlertQuery, AuditEntry, RaiseChange, RaiseOutcome, SessionRecord, UserInfo, UserRecord,
+};
 pub use error::StoreError;
 pub use postgres::{create_database, drop_database, PgStore};
 pub use sqlite::SqliteStore;
@@ -156,5 +169,134 @@ impl Store {
     /// Number of raw readings of a node (all quantities); for checks and tests.
     pub async fn count_readings(&self, node: &NodeId) -> Result<u64> {
         dispatch!(self, s => s.count_readings(node).await)
+    }
+
+    // Alerts.
+
+    /// Records an event that needs a human. If an open alert (new, acknowledged,
+    /// dispatched) has the event's key, it absorbs the event: count + 1, the later
+    /// last-seen, the more severe severity, the position if it had none, and the
+    /// evidence (frame, score, box, class, details) when the event carries a frame and
+    /// scores higher. Otherwise, if an alert of the key closed less than `cooldown`
+    /// before the event, nothing is written. Otherwise a new alert is created.
+    /// Atomic per key: concurrent raisers of one key make one alert.
+    pub async fn raise_alert(&self, ev: &RaisedEvent, cooldown: Duration) -> Result<RaiseOutcome> {
+        dispatch!(self, s => s.raise_alert(ev, cooldown).await)
+    }
+
+    /// Moves an alert to `to` if the lifecycle allows it from its current state
+    /// ([`StoreError::Alert`] otherwise, [`StoreError::NotFound`] for an unknown id),
+    /// sets the assignee when given and the closing time for resolved and false
+    /// alarm, and appends the step to the timeline. Of two conflicting transitions
+    /// one wins; the other is judged against the state the first left.
+    pub async fn transition_alert(
+        &self,
+        id: AlertId,
+        to: AlertState,
+        by: &str,
+        note: Option<&str>,
+        assignee: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Alert> {
+        dispatch!(self, s => s.transition_alert(id, to, by, note, assignee, at).await)
+    }
+
+    pub async fn alert(&self, id: AlertId) -> Result<Option<Alert>> {
+        dispatch!(self, s => s.alert(id).await)
+    }
+
+    /// Alerts matching `query`, most severe first, then most recently seen.
+    pub async fn alerts(&self, query: &AlertQuery) -> Result<Vec<Alert>> {
+        dispatch!(self, s => s.alerts(query).await)
+    }
+
+    /// An alert's transitions, oldest first (empty for an unknown id).
+    pub async fn alert_timeline(&self, id: AlertId) -> Result<Vec<Transition>> {
+        dispatch!(self, s => s.alert_timeline(id).await)
+    }
+
+    /// The alert's evidence frame (JPEG), if one is kept.
+    pub async fn alert_evidence(&self, id: AlertId) -> Result<Option<Vec<u8>>> {
+        dispatch!(self, s => s.alert_evidence(id).await)
+    }
+
+    /// Alerts changed after change-log position `seq`, each once in its current state,
+    /// in the order of their latest change (`Alert::seq`); resume with the last seq read.
+    pub async fn alert_changes_since(&self, seq: i64, limit: u32) -> Result<Vec<Alert>> {
+        dispatch!(self, s => s.alert_changes_since(seq, limit).await)
+    }
+
+    /// The change log's latest position (0 when empty).
+    pub async fn latest_alert_seq(&self) -> Result<i64> {
+        dispatch!(self, s => s.latest_alert_seq().await)
+    }
+
+    /// Deletes the evidence frames of alerts last seen before `before`; returns how
+    /// many. The alerts stay, without evidence. Not a change of the alerts: streams
+    /// are not told.
+    pub async fn delete_alert_evidence_before(&self, before: DateTime<Utc>) -> Result<u64> {
+        dispatch!(self, s => s.delete_alert_evidence_before(before).await)
+    }
+
+    // Users, sessions, audit log. Passwords and session tokens arrive hashed.
+
+    /// Adds a user; [`StoreError::Conflict`] when the name is taken.
+    pub async fn create_user(
+        &self,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        dispatch!(self, s => s.create_user(name, role, password_hash, at).await)
+    }
+
+    pub async fn user(&self, name: &str) -> Result<Option<UserRecord>> {
+        dispatch!(self, s => s.user(name).await)
+    }
+
+    /// Replaces a user's password hash; false for an unknown user.
+    pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<bool> {
+        dispatch!(self, s => s.set_password(name, password_hash).await)
+    }
+
+    /// Every user by name, without password hashes.
+    pub async fn users(&self) -> Result<Vec<UserInfo>> {
+        dispatch!(self, s => s.users().await)
+    }
+
+    /// Opens a session for `user` ([`StoreError::NotFound`] for an unknown user).
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user: &str,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        dispatch!(self, s => s.create_session(token_hash, user, csrf_token, expires_at).await)
+    }
+
+    /// The session of a token if it has not expired at `now`, with its user's current
+    /// role.
+    pub async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRecord>> {
+        dispatch!(self, s => s.session(token_hash, now).await)
+    }
+
+    /// Ends a session; false if there was none.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<bool> {
+        dispatch!(self, s => s.delete_session(token_hash).await)
+    }
+
+    pub async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        dispatch!(self, s => s.delete_expired_sessions(now).await)
+    }
+
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
+        dispatch!(self, s => s.audit(entry).await)
+    }
+
+    /// Audit entries at or after `since`, newest first.
+    pub async fn audit_log(&self, since: Option<DateTime<Utc>>, limit: u32) -> Result<Vec<AuditEntry>> {
+        dispatch!(self, s => s.audit_log(since, limit).await)
     }
 }

@@ -1,6 +1,9 @@
 //! PostgreSQL + TimescaleDB backend. Batches travel by COPY into per-connection
 //! temporary tables, then one statement moves the fresh ones into the hypertable.
 
+mod alerts;
+mod users;
+
 use std::fmt::Write as _;
 use std::str::FromStr;
 

@@ -3,6 +3,9 @@
 //! snapshot) and a pool of readers, WAL mode, `synchronous=FULL` so that a committed
 //! batch survives a crash of the process or the machine.
 
+mod alerts;
+mod users;
+
 use std::str::FromStr;
 use std::time::Duration;
 
