@@ -158,6 +158,7 @@ async function initMap() {
   }
   map = L.map('map', { zoomControl: true, attributionControl: true, keyboard: true, preferCanvas: false });
   map.setView(config.center, config.zoom);
+  map.attributionControl.setPrefix('Leaflet');
   if (config.tile_url) {
     L.tileLayer(config.tile_url, { maxZoom: 19, attribution: config.attribution || '' }).addTo(map);
   } else {
@@ -554,11 +555,11 @@ function refreshDetail(now = false) {
   $('act-resolve').disabled = !may('resolved') || state.busy;
   $('act-false').disabled = !may('false_alarm') || state.busy;
   // The timeline is fetched, not streamed: once per selection and after each change.
-  clearTimeout(detailTimer);
   const id = a.id;
   const key = `${id}:${a.seq}`;
   if (detailFor !== key) {
     detailFor = key;
+    clearTimeout(detailTimer);
     if (now) { $('timeline').replaceChildren(); }
     detailTimer = setTimeout(() => loadTimeline(id), now ? 0 : 150);
   }
