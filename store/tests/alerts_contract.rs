@@ -576,6 +576,59 @@ async fn change_log_resumes(store: Store) {
     assert_eq!(store.latest_alert_seq().await.unwrap(), before);
 }
 
+/// A reader following the change log while writers commit concurrently never
+/// skips a change: whatever seq it has reached, no later commit lands below it.
+async fn change_log_has_no_gaps_under_concurrent_writers(store: Store) {
+    const WRITERS: usize = 4;
+    const EACH: usize = 40;
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let store = store.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut cursor = 0;
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                let page = store.alert_changes_since(cursor, 1000).await.unwrap();
+                for a in &page {
+                    assert!(a.seq > cursor, "changes come in seq order");
+                    cursor = a.seq;
+                    seen.insert(a.id);
+                }
+                if finished && page.is_empty() {
+                    return seen;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let barrier = Arc::new(Barrier::new(WRITERS));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = store.clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let mut ids = Vec::new();
+                for i in 0..EACH {
+                    let ev = event(&format!("w{w}-{i}"), "door", Severity::Major, at(10, 0, 0));
+                    ids.push(store.raise_alert(&ev, COOLDOWN).await.unwrap().alert.unwrap().id);
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut written = std::collections::HashSet::new();
+    for w in writers {
+        written.extend(w.await.unwrap());
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = reader.await.unwrap();
+    assert_eq!(written.len(), WRITERS * EACH);
+    assert_eq!(seen, written, "the follower saw every alert");
+}
+
 async fn deletes_old_evidence(store: Store) {
     let old = raise_new(&store, &with_evidence(event("c1", "door", Severity::Major, at(8, 0, 0)), 0.8, b"old")).await;
     let old_bare = raise_new(&store, &event("c2", "door", Severity::Major, at(8, 0, 0))).await;
@@ -718,6 +771,7 @@ contract!(
     timeline_records_who_and_notes,
     filters_and_orders_alerts,
     change_log_resumes,
+    change_log_has_no_gaps_under_concurrent_writers,
     deletes_old_evidence,
     keeps_users,
     keeps_sessions,
