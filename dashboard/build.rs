@@ -16,11 +16,26 @@ const PAGE_FILES: &[&str] = &["wall.html", "wall.css", "wall.js"];
 const LIBRARY_FILES: &[(&str, &str)] = &[
     ("leaflet/dist/leaflet.js", "leaflet/leaflet.js"),
     ("leaflet/dist/leaflet.css", "leaflet/leaflet.css"),
-    ("leaflet/dist/images/layers.png", "leaflet/images/layers.png"),
-    ("leaflet/dist/images/layers-2x.png", "leaflet/images/layers-2x.png"),
-    ("leaflet/dist/images/marker-icon.png", "leaflet/images/marker-icon.png"),
-    ("leaflet/dist/images/marker-icon-2x.png", "leaflet/images/marker-icon-2x.png"),
-    ("leaflet/dist/images/marker-shadow.png", "leaflet/images/marker-shadow.png"),
+    (
+        "leaflet/dist/images/layers.png",
+        "leaflet/images/layers.png",
+    ),
+    (
+        "leaflet/dist/images/layers-2x.png",
+        "leaflet/images/layers-2x.png",
+    ),
+    (
+        "leaflet/dist/images/marker-icon.png",
+        "leaflet/images/marker-icon.png",
+    ),
+    (
+        "leaflet/dist/images/marker-icon-2x.png",
+        "leaflet/images/marker-icon-2x.png",
+    ),
+    (
+        "leaflet/dist/images/marker-shadow.png",
+        "leaflet/images/marker-shadow.png",
+    ),
     ("leaflet/LICENSE", "leaflet/LICENSE.txt"),
 ];
 
@@ -29,7 +44,10 @@ fn main() {
     let web = manifest.join("web");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
 
-    for f in PAGE_FILES.iter().chain(&["package.json", "package-lock.json"]) {
+    for f in PAGE_FILES
+        .iter()
+        .chain(&["package.json", "package-lock.json"])
+    {
         println!("cargo:rerun-if-changed={}", web.join(f).display());
     }
     println!("cargo:rerun-if-env-changed=VEGHE_NPM");

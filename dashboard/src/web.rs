@@ -93,7 +93,10 @@ fn serve(a: &'static Asset, headers: &HeaderMap) -> Response {
     }
     (
         common,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(a.content_type))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(a.content_type),
+        )],
         a.bytes,
     )
         .into_response()
@@ -109,13 +112,30 @@ mod tests {
         assert!(page.content_type.starts_with("text/html"));
         let html = std::str::from_utf8(page.bytes).unwrap();
         // Everything the page loads is embedded: nothing comes from elsewhere.
-        for src in ["/assets/leaflet/leaflet.js", "/assets/leaflet/leaflet.css", "/assets/wall.js", "/assets/wall.css"] {
+        for src in [
+            "/assets/leaflet/leaflet.js",
+            "/assets/leaflet/leaflet.css",
+            "/assets/wall.js",
+            "/assets/wall.css",
+        ] {
             assert!(html.contains(src), "{src}");
-            assert!(find(src.strip_prefix("/assets/").unwrap()).is_some(), "{src}");
+            assert!(
+                find(src.strip_prefix("/assets/").unwrap()).is_some(),
+                "{src}"
+            );
         }
-        assert!(!html.contains("://"), "the page loads nothing from another origin");
-        assert!(find("wall.js").unwrap().content_type.starts_with("text/javascript"));
-        assert_eq!(find("leaflet/images/layers.png").unwrap().content_type, "image/png");
+        assert!(
+            !html.contains("://"),
+            "the page loads nothing from another origin"
+        );
+        assert!(find("wall.js")
+            .unwrap()
+            .content_type
+            .starts_with("text/javascript"));
+        assert_eq!(
+            find("leaflet/images/layers.png").unwrap().content_type,
+            "image/png"
+        );
         assert!(find("leaflet/leaflet.js").unwrap().bytes.len() > 100_000);
         let etags: std::collections::HashSet<_> = embedded::ASSETS.iter().map(|a| a.etag).collect();
         assert_eq!(etags.len(), embedded::ASSETS.len(), "ETags differ per file");
