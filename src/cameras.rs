@@ -1,43 +1,36 @@
 //! The camera side of a running system: the in-process camera simulator (the demo's)
-//! and the vision pipeline over the configured cameras, with the consumer of its
-//! events; and stopping them.
+//! and the vision pipeline over the configured cameras, whose events are raised as
+//! alerts; and stopping them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use veghe_camera_sim::{CameraSim, SimClock};
+use veghe_dashboard::AlertHub;
 use veghe_vision::pipeline::Pipeline;
-use veghe_vision::VisionEvent;
 
+use crate::alerting::{spawn_vision_raiser, RaiseCounters};
 use crate::config::Config;
-
-/// What the camera side is doing, for tests and logs.
-#[derive(Debug, Default)]
-pub struct CameraCounters {
-    pub detections: AtomicU64,
-    pub health: AtomicU64,
-}
 
 pub struct CameraSide {
     pub simulator_url: Option<String>,
-    pub counters: Arc<CameraCounters>,
+    pub counters: Arc<RaiseCounters>,
     pipeline: Option<Pipeline>,
     simulator: Option<JoinHandle<()>>,
     events: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
 }
 
-/// Starts the simulator (adding its cameras to `config.cameras`) and the pipeline. When
-/// `optional` (the demo), a missing ONNX Runtime or model turns vision off with a
-/// warning instead of failing the start.
-pub async fn start(config: &mut Config, optional: bool) -> anyhow::Result<CameraSide> {
+/// Starts the simulator (adding its cameras to `config.cameras`) and the pipeline, whose
+/// events become alerts through `hub`. When `optional` (the demo), a missing ONNX
+/// Runtime or model turns vision off with a warning instead of failing the start.
+pub async fn start(config: &mut Config, optional: bool, hub: AlertHub) -> anyhow::Result<CameraSide> {
     let (stop, stop_rx) = watch::channel(false);
     let mut side = CameraSide {
         simulator_url: None,
-        counters: Arc::new(CameraCounters::default()),
+        counters: Arc::new(RaiseCounters::default()),
         pipeline: None,
         simulator: None,
         events: None,
@@ -74,7 +67,7 @@ pub async fn start(config: &mut Config, optional: bool) -> anyhow::Result<Camera
     if !config.vision.enabled || config.cameras.is_empty() {
         return Ok(side);
     }
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let pipeline = match crate::vision::start_pipeline(&config.vision, config.cameras.clone(), tx) {
         Ok(p) => p,
         Err(e) if optional => {
@@ -84,15 +77,7 @@ pub async fn start(config: &mut Config, optional: bool) -> anyhow::Result<Camera
         Err(e) => return Err(e),
     };
     side.pipeline = Some(pipeline);
-    let counters = side.counters.clone();
-    side.events = Some(tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            match event {
-                VisionEvent::Detection(_) => counters.detections.fetch_add(1, Ordering::Relaxed),
-                VisionEvent::Health(_) => counters.health.fetch_add(1, Ordering::Relaxed),
-            };
-        }
-    }));
+    side.events = Some(spawn_vision_raiser(hub, config.alerts.clone(), rx, side.counters.clone()));
     Ok(side)
 }
 
@@ -106,6 +91,23 @@ impl veghe_dashboard::MetricsSource for VisionMetrics {
 }
 
 impl CameraSide {
+    /// The cameras as the wall's map shows them.
+    pub fn camera_infos(config: &Config) -> Vec<veghe_dashboard::CameraInfo> {
+        config
+            .cameras
+            .iter()
+            .filter(|c| c.enabled)
+            .map(|c| veghe_dashboard::CameraInfo {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                lat: c.location.lat,
+                lon: c.location.lon,
+                bearing_deg: c.bearing_deg,
+                fov_deg: c.fov_deg,
+            })
+            .collect()
+    }
+
     /// The pipeline's metrics, when vision runs.
     pub fn metrics(&self) -> Option<Arc<dyn veghe_dashboard::MetricsSource>> {
         self.pipeline

@@ -83,6 +83,27 @@ pub enum Command {
     /// The camera pipeline.
     #[command(subcommand)]
     Vision(VisionCommand),
+    /// Users of the dashboard.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Adds a user; the password is read from standard input (first line).
+    Add {
+        name: String,
+        /// dispatcher, supervisor, environment or admin.
+        #[arg(long)]
+        role: veghe_alerts::Role,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Lists the users and their roles.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +318,26 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sim(SimCommand::Cameras(args)) => sim_cameras(args).await,
+        Command::User(UserCommand::Add { name, role, store }) => {
+            let config = load(&store, &env)?;
+            let password = crate::users::read_password(std::io::stdin().lock())?;
+            let db = system::open_store(&config).await?;
+            let result = crate::users::add(&db, &name, role, &password).await;
+            db.close().await;
+            result?;
+            println!("user {name} added as {role}");
+            Ok(())
+        }
+        Command::User(UserCommand::List { store }) => {
+            let config = load(&store, &env)?;
+            let db = system::open_store(&config).await?;
+            let users = db.users().await;
+            db.close().await;
+            for u in users? {
+                println!("{}\t{}\t{}", u.name, u.role, u.created_at.to_rfc3339());
+            }
+            Ok(())
+        }
         Command::Config(ConfigCommand::Check { file }) => check(&file, &env),
         Command::Vision(VisionCommand::Detect {
             files,
@@ -400,11 +441,25 @@ fn check(file: &Path, env: &[(String, String)]) -> anyhow::Result<()> {
 }
 
 async fn serve_until_signal(config: Config) -> anyhow::Result<()> {
+    let demo = config.camera_simulator.enabled;
     let running = system::start(config).await?;
     println!(
         "veghe: dashboard and API on http://{}  (MQTT {})  Ctrl-C stops",
         running.http_addr, running.mqtt_url
     );
+    if demo {
+        match crate::users::ensure_demo_dispatcher(&running.store).await {
+            Ok(Some((name, password))) => println!(
+                "veghe: dispatch wall on http://{}/wall  log in as {name} / {password}  (shown once)",
+                running.http_addr
+            ),
+            Ok(None) => println!(
+                "veghe: dispatch wall on http://{}/wall  (the demo dispatcher's password was shown at the first start; `veghe user add` makes another user)",
+                running.http_addr
+            ),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "demo dispatcher not created"),
+        }
+    }
     shutdown_signal().await;
     tracing::info!("shutting down: flushing what was received");
     running.shutdown().await

@@ -52,6 +52,9 @@ pub struct Config {
     pub cameras: Vec<CameraConfig>,
     /// Simulated cameras served in-process (the demo's).
     pub camera_simulator: CameraSimulatorConfig,
+    /// How events become alerts: cooldown, severities, evidence retention, MQTT.
+    pub alerts: crate::alerting::AlertsConfig,
+    pub wall: WallConfig,
 }
 
 impl Default for Config {
@@ -69,6 +72,8 @@ impl Default for Config {
             vision: VisionConfig::default(),
             cameras: Vec::new(),
             camera_simulator: CameraSimulatorConfig::default(),
+            alerts: crate::alerting::AlertsConfig::default(),
+            wall: WallConfig::default(),
         }
     }
 }
@@ -77,12 +82,40 @@ impl Default for Config {
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Mark session cookies Secure: set when veghe is served over TLS (behind a proxy).
+    pub secure_cookies: bool,
+    /// How long a log-in lasts.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+        }
+    }
+}
+
+/// `[wall]`: the dispatch wall's map.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WallConfig {
+    /// Tile server, `https://…/{z}/{x}/{y}.png`; unset, the map draws without tiles.
+    pub tile_url: Option<String>,
+    /// Where the map starts, [lat, lon].
+    pub center: [f64; 2],
+    pub zoom: u8,
+}
+
+impl Default for WallConfig {
+    fn default() -> Self {
+        WallConfig {
+            tile_url: None,
+            center: [44.435, 26.025],
+            zoom: 13,
         }
     }
 }
@@ -374,6 +407,17 @@ impl Config {
         }
         self.vision.model.validate().map_err(|e| ConfigError::Invalid(format!("vision.model: {e}")))?;
         self.vision.pipeline.validate().map_err(|e| ConfigError::Invalid(format!("vision.pipeline: {e}")))?;
+        if self.http.session_ttl < Duration::from_secs(60) {
+            return bad("http.session_ttl must be at least 1 minute".into());
+        }
+        if !(-90.0..=90.0).contains(&self.wall.center[0]) || !(-180.0..=180.0).contains(&self.wall.center[1]) || self.wall.zoom > 22 {
+            return bad("wall.center must be [lat, lon] and wall.zoom at most 22".into());
+        }
+        if let Some(url) = &self.wall.tile_url {
+            if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with('/')) || !url.contains("{z}") {
+                return bad(format!("wall.tile_url {url:?} must be an http(s) URL with {{z}}, {{x}} and {{y}}"));
+            }
+        }
         let mut camera_ids = std::collections::HashSet::new();
         for c in &self.cameras {
             c.validate().map_err(ConfigError::Invalid)?;

@@ -2,6 +2,7 @@
 //! composition of the crates into one running system. `main.rs` only parses the
 //! command line and installs logging.
 
+pub mod alerting;
 pub mod bench;
 pub mod bench_vision;
 pub mod broker;
@@ -9,6 +10,7 @@ pub mod cameras;
 pub mod cli;
 pub mod config;
 pub mod system;
+pub mod users;
 pub mod vision;
 
 pub use config::Config;

@@ -20,6 +20,8 @@ pub struct Running {
     /// The broker ingest subscribes to, as `mqtt://host:port`.
     pub mqtt_url: String,
     pub store: Store,
+    /// Raises alerts and announces their changes (the wall's stream, MQTT).
+    pub alerts: veghe_dashboard::AlertHub,
     ingest: Option<IngestHandle>,
     shutdown: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
@@ -28,6 +30,7 @@ pub struct Running {
     maintenance: JoinHandle<()>,
     simulator: Option<JoinHandle<()>>,
     cameras: Option<crate::cameras::CameraSide>,
+    alert_fanout: Option<JoinHandle<()>>,
     config: Config,
 }
 
@@ -78,7 +81,8 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
     // The demo (with its camera simulator) runs on without vision when ONNX Runtime is
     // missing; a production start with cameras does not.
     let vision_optional = config.camera_simulator.enabled;
-    let cameras = crate::cameras::start(&mut config, vision_optional).await?;
+    let hub = veghe_dashboard::AlertHub::new(store.clone());
+    let cameras = crate::cameras::start(&mut config, vision_optional, hub.clone()).await?;
     for node in &config.nodes {
         store
             .upsert_node(&node.to_node())
@@ -117,11 +121,26 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
     ));
 
     let maintenance = tokio::spawn(maintain(store.clone(), config.clone(), shutdown_rx.clone()));
+    let alert_fanout = if config.alerts.mqtt {
+        Some(crate::alerting::spawn_mqtt_fanout(hub.clone(), &config.mqtt, shutdown_rx.clone())?)
+    } else {
+        None
+    };
 
-    let mut state = veghe_dashboard::AppState::new(store.clone(), ingest.clone());
+    let mut state = veghe_dashboard::AppState::new(store.clone(), ingest.clone()).with_alerts(hub.clone());
     if let Some(metrics) = cameras.metrics() {
         state = state.with_metrics(metrics);
     }
+    state.auth = Arc::new(veghe_dashboard::AuthSettings {
+        session_ttl: config.http.session_ttl,
+        secure_cookies: config.http.secure_cookies,
+    });
+    state.cameras = Arc::new(crate::cameras::CameraSide::camera_infos(&config));
+    state.wall = Arc::new(veghe_dashboard::WallSettings {
+        tile_url: config.wall.tile_url.clone(),
+        center: config.wall.center,
+        zoom: config.wall.zoom,
+    });
     let mut http_shutdown = shutdown_rx.clone();
     let http = tokio::spawn(veghe_dashboard::serve(listener, state, async move {
         let _ = http_shutdown.wait_for(|stop| *stop).await;
@@ -157,6 +176,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
         http_addr,
         mqtt_url: config.mqtt.url.clone(),
         store,
+        alerts: hub,
         ingest: Some(ingest),
         shutdown,
         http,
@@ -165,6 +185,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
         maintenance,
         simulator,
         cameras: Some(cameras),
+        alert_fanout,
         config,
     })
 }
@@ -187,6 +208,9 @@ impl Running {
         let _ = self.shutdown.send(true);
         if let Some(cameras) = self.cameras.take() {
             cameras.shutdown().await;
+        }
+        if let Some(fanout) = self.alert_fanout.take() {
+            let _ = fanout.await;
         }
         if let Some(sim) = self.simulator.take() {
             let _ = sim.await;
@@ -227,6 +251,7 @@ async fn maintain(store: Store, config: Config, mut shutdown: watch::Receiver<bo
     rollups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let policy = config.maintenance.retention();
+    let keep_evidence = chrono::Duration::from_std(config.alerts.keep_evidence).unwrap_or(chrono::Duration::days(30));
     loop {
         tokio::select! {
             changed = shutdown.changed() => {
@@ -238,10 +263,20 @@ async fn maintain(store: Store, config: Config, mut shutdown: watch::Receiver<bo
                 Ok(r) => tracing::debug!(minute_buckets = r.minute_buckets, hour_buckets = r.hour_buckets, "rollups refreshed"),
                 Err(e) => tracing::warn!(error = %e, "rollup refresh failed; retrying next interval"),
             },
-            _ = retention.tick() => match store.apply_retention(&policy, chrono::Utc::now()).await {
-                Ok(r) => tracing::info!(raw_removed = r.raw_removed, rollups_removed = r.rollups_removed,
-                    dead_letters_removed = r.dead_letters_removed, "retention applied"),
-                Err(e) => tracing::warn!(error = %e, "retention failed; retrying next interval"),
+            _ = retention.tick() => {
+                match store.apply_retention(&policy, chrono::Utc::now()).await {
+                    Ok(r) => tracing::info!(raw_removed = r.raw_removed, rollups_removed = r.rollups_removed,
+                        dead_letters_removed = r.dead_letters_removed, "retention applied"),
+                    Err(e) => tracing::warn!(error = %e, "retention failed; retrying next interval"),
+                }
+                match store.delete_alert_evidence_before(chrono::Utc::now() - keep_evidence).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(frames_deleted = n, keep_days = keep_evidence.num_days(), "evidence frames past retention deleted"),
+                    Err(e) => tracing::warn!(error = %e, "evidence retention failed; retrying next interval"),
+                }
+                if let Err(e) = store.delete_expired_sessions(chrono::Utc::now()).await {
+                    tracing::warn!(error = %e, "expired sessions not removed");
+                }
             },
         }
     }

@@ -1,8 +1,11 @@
 //! The HTTP face of veghe: the JSON API (sensor map, series, quantities, dead letters),
-//! the Sensor.Community push endpoint, health and Prometheus metrics. [`app`] returns
-//! the real router, so tests serve it in-process.
+//! the Sensor.Community push endpoint, log-in and sessions, the dispatcher's alert API
+//! and live stream, health and Prometheus metrics. [`app`] returns the real router, so
+//! tests serve it in-process.
 
+pub mod alerts;
 mod api;
+pub mod auth;
 mod error;
 mod ops;
 
@@ -11,10 +14,43 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
+use serde::Serialize;
 use veghe_ingest::IngestHandle;
 use veghe_store::Store;
 
+pub use alerts::AlertHub;
+pub use auth::AuthSettings;
 pub use error::ApiError;
+
+/// A camera as the wall's map shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CameraInfo {
+    pub id: String,
+    pub name: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub bearing_deg: f64,
+    pub fov_deg: f64,
+}
+
+/// What the wall's map starts with.
+#[derive(Debug, Clone, Serialize)]
+pub struct WallSettings {
+    /// `https://…/{z}/{x}/{y}.png`; none: the map draws without tiles.
+    pub tile_url: Option<String>,
+    pub center: [f64; 2],
+    pub zoom: u8,
+}
+
+impl Default for WallSettings {
+    fn default() -> Self {
+        WallSettings {
+            tile_url: None,
+            center: [44.435, 26.025],
+            zoom: 13,
+        }
+    }
+}
 
 /// Something else in the process with Prometheus metrics to show on `/metrics` (the
 /// camera pipeline), so the dashboard need not know its internals.
@@ -29,16 +65,32 @@ pub struct AppState {
     pub ingest: IngestHandle,
     pub started: Arc<std::time::Instant>,
     pub metrics_sources: Vec<Arc<dyn MetricsSource>>,
+    pub alerts: AlertHub,
+    pub auth: Arc<AuthSettings>,
+    pub limiter: Arc<auth::rate_limit::LoginLimiter>,
+    pub cameras: Arc<Vec<CameraInfo>>,
+    pub wall: Arc<WallSettings>,
 }
 
 impl AppState {
     pub fn new(store: Store, ingest: IngestHandle) -> Self {
         AppState {
+            alerts: AlertHub::new(store.clone()),
             store,
             ingest,
             started: Arc::new(std::time::Instant::now()),
             metrics_sources: Vec::new(),
+            auth: Arc::new(AuthSettings::default()),
+            limiter: Arc::new(auth::rate_limit::LoginLimiter::new(5, std::time::Duration::from_secs(60))),
+            cameras: Arc::new(Vec::new()),
+            wall: Arc::new(WallSettings::default()),
         }
+    }
+
+    /// Shares an existing hub (the one the alert raisers use).
+    pub fn with_alerts(mut self, hub: AlertHub) -> Self {
+        self.alerts = hub;
+        self
     }
 
     pub fn with_metrics(mut self, source: Arc<dyn MetricsSource>) -> Self {
@@ -69,6 +121,18 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/push/sensor-community",
             post(api::push::sensor_community),
         )
+        .route(
+            "/api/v1/session",
+            post(auth::login).get(auth::me).delete(auth::logout),
+        )
+        .route("/api/v1/alerts", get(alerts::routes::list))
+        .route("/api/v1/alerts/stream", get(alerts::stream::stream))
+        .route("/api/v1/alerts/{id}", get(alerts::routes::one))
+        .route("/api/v1/alerts/{id}/transitions", post(alerts::routes::transition))
+        .route("/api/v1/alerts/{id}/evidence", get(alerts::routes::evidence))
+        .route("/api/v1/cameras", get(alerts::routes::cameras))
+        .route("/api/v1/audit", get(alerts::routes::audit))
+        .route("/api/v1/wall/config", get(ops::wall_config))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(ops::not_found)
@@ -82,7 +146,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -62,3 +62,8 @@ pub async fn not_found() -> impl IntoResponse {
         Json(serde_json::json!({ "error": "no such route" })),
     )
 }
+
+/// What the wall's map starts with (tile server, centre, zoom).
+pub async fn wall_config(State(state): State<AppState>) -> Json<crate::WallSettings> {
+    Json((*state.wall).clone())
+}

@@ -1,0 +1,138 @@
+//! `GET /api/v1/alerts/stream` (WebSocket): a snapshot of the open alerts the user may
+//! see, then every change, each with its sequence number. `?since=SEQ` resumes after a
+//! reconnect without a gap (the changes after SEQ are replayed from the store's change
+//! log). Each client has its own task and its own place in the hub's channel: a slow
+//! client that falls behind is told to resynchronise, and nobody else waits for it.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+use veghe_alerts::access::visible_kinds;
+use veghe_alerts::{ChangeEvent, Role, StreamMessage};
+use veghe_store::AlertQuery;
+
+use crate::auth::Viewer;
+use crate::{ApiError, AppState};
+
+/// Changes replayed on resume before a snapshot is cheaper.
+const MAX_REPLAY: u32 = 5000;
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// A client that cannot take a message for this long is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Deserialize)]
+pub struct StreamParams {
+    since: Option<i64>,
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(p): Query<StreamParams>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let role = viewer
+        .role()
+        .ok_or_else(|| ApiError::Unauthorized("log in to follow alerts".into()))?;
+    let user = viewer.name().to_owned();
+    Ok(ws.on_upgrade(move |socket| async move {
+        if let Err(e) = serve(socket, state, role, p.since).await {
+            tracing::debug!(user = %user, error = %e, "alert stream closed");
+        }
+    }))
+}
+
+async fn send(socket: &mut WebSocket, msg: &StreamMessage, role: Role) -> Result<(), String> {
+    let Some(visible) = msg.for_role(Some(role)) else {
+        return Ok(());
+    };
+    let text = visible.to_json().map_err(|e| e.to_string())?;
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("client too slow".into()),
+    }
+}
+
+/// The snapshot of open alerts, as of a sequence number read before the query (so no
+/// change can fall between it and the live changes; a change may arrive twice, which
+/// the client's seq check absorbs).
+async fn snapshot(state: &AppState, role: Role) -> Result<StreamMessage, String> {
+    let store = state.alerts.store();
+    let seq = store.latest_alert_seq().await.map_err(|e| e.to_string())?;
+    let query = AlertQuery {
+        kinds: visible_kinds(Some(role)),
+        limit: 5000,
+        ..AlertQuery::default()
+    };
+    let alerts = store.alerts(&query).await.map_err(|e| e.to_string())?;
+    Ok(StreamMessage::Snapshot { seq, alerts })
+}
+
+async fn serve(mut socket: WebSocket, state: AppState, role: Role, since: Option<i64>) -> Result<(), String> {
+    // Listen before reading the store, so nothing changes unseen in between.
+    let mut changes = state.alerts.subscribe();
+    let mut sent_seq = match since {
+        Some(after) if after >= 0 => {
+            let replay = state
+                .alerts
+                .store()
+                .alert_changes_since(after, MAX_REPLAY + 1)
+                .await
+                .map_err(|e| e.to_string())?;
+            if replay.len() as u32 > MAX_REPLAY {
+                let snap = snapshot(&state, role).await?;
+                let seq = snap.seq().unwrap_or(after);
+                send(&mut socket, &snap, role).await?;
+                seq
+            } else {
+                let mut seq = after;
+                for alert in replay {
+                    seq = seq.max(alert.seq);
+                    let event = if alert.state.is_open() { ChangeEvent::Update } else { ChangeEvent::End };
+                    send(&mut socket, &StreamMessage::Change { seq: alert.seq, event, alert }, role).await?;
+                }
+                seq
+            }
+        }
+        _ => {
+            let snap = snapshot(&state, role).await?;
+            let seq = snap.seq().unwrap_or(0);
+            send(&mut socket, &snap, role).await?;
+            seq
+        }
+    };
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            change = changes.recv() => match change {
+                Ok(announced) => {
+                    let msg = &announced.message;
+                    if msg.seq <= sent_seq {
+                        continue; // already in the snapshot or the replay
+                    }
+                    sent_seq = msg.seq;
+                    send(&mut socket, &StreamMessage::change(msg.clone()), role).await?;
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "alert stream client fell behind; asking it to resync");
+                    send(&mut socket, &StreamMessage::Resync, role).await?;
+                    let snap = snapshot(&state, role).await?;
+                    sent_seq = snap.seq().unwrap_or(sent_seq);
+                    send(&mut socket, &snap, role).await?;
+                }
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            _ = ping.tick() => send(&mut socket, &StreamMessage::Ping, role).await?,
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+                Some(Ok(_)) => {} // clients only listen
+            },
+        }
+    }
+}
