@@ -34,6 +34,9 @@ pub struct AlertsConfig {
     pub keep_evidence: std::time::Duration,
     /// Publish alert changes on MQTT and follow other processes' changes there.
     pub mqtt: bool,
+    /// `[alerts.sensors]`: threshold rules per quantity and node, and offline nodes;
+    /// empty, the defaults built from the EAQI, EU and WHO tables.
+    pub sensors: veghe_alerts::SensorRulesConfig,
 }
 
 impl Default for AlertsConfig {
@@ -43,6 +46,7 @@ impl Default for AlertsConfig {
             severity: SeverityPolicy::default(),
             keep_evidence: Duration::from_secs(30 * 86_400),
             mqtt: true,
+            sensors: veghe_alerts::SensorRulesConfig::default(),
         }
     }
 }

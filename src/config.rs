@@ -418,6 +418,10 @@ impl Config {
                 return bad(format!("wall.tile_url {url:?} must be an http(s) URL with {{z}}, {{x}} and {{y}}"));
             }
         }
+        self.alerts
+            .sensors
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("alerts.sensors: {e}")))?;
         let mut camera_ids = std::collections::HashSet::new();
         for c in &self.cameras {
             c.validate().map_err(ConfigError::Invalid)?;

@@ -9,6 +9,7 @@ pub mod broker;
 pub mod cameras;
 pub mod cli;
 pub mod config;
+pub mod sensor_alerts;
 pub mod system;
 pub mod users;
 pub mod vision;

@@ -31,6 +31,7 @@ pub struct Running {
     simulator: Option<JoinHandle<()>>,
     cameras: Option<crate::cameras::CameraSide>,
     alert_fanout: Option<JoinHandle<()>>,
+    sensor_alerts: Option<JoinHandle<()>>,
     config: Config,
 }
 
@@ -104,8 +105,14 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
 
     let registry = Arc::new(NodeRegistry::load(&store).await?);
     let metrics = Arc::new(IngestMetrics::default());
-    let (ingest, writer) =
-        veghe_ingest::writer::spawn(store.clone(), registry, config.ingest.clone(), metrics);
+    let (readings_tx, readings_rx) = tokio::sync::mpsc::channel(1024);
+    let (ingest, writer) = veghe_ingest::writer::spawn_observed(
+        store.clone(),
+        registry,
+        config.ingest.clone(),
+        metrics,
+        Some(readings_tx),
+    );
     let (done_tx, writer_done) = watch::channel(false);
     tokio::spawn(async move {
         let _ = writer.await;
@@ -121,6 +128,14 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
     ));
 
     let maintenance = tokio::spawn(maintain(store.clone(), config.clone(), shutdown_rx.clone()));
+    let sensor_alerts = crate::sensor_alerts::spawn(
+        hub.clone(),
+        store.clone(),
+        config.alerts.sensors.clone(),
+        readings_rx,
+        shutdown_rx.clone(),
+    )
+    .await?;
     let alert_fanout = if config.alerts.mqtt {
         Some(crate::alerting::spawn_mqtt_fanout(hub.clone(), &config.mqtt, shutdown_rx.clone())?)
     } else {
@@ -186,6 +201,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
         simulator,
         cameras: Some(cameras),
         alert_fanout,
+        sensor_alerts: Some(sensor_alerts),
         config,
     })
 }
@@ -211,6 +227,9 @@ impl Running {
         }
         if let Some(fanout) = self.alert_fanout.take() {
             let _ = fanout.await;
+        }
+        if let Some(sensor_alerts) = self.sensor_alerts.take() {
+            let _ = sensor_alerts.await;
         }
         if let Some(sim) = self.simulator.take() {
             let _ = sim.await;

@@ -372,3 +372,33 @@ async fn a_simulated_camera_alert_reaches_the_stream_and_resumes_without_gaps() 
     assert!(replayed["seq"].as_i64().unwrap() > seq);
     sys.running.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polluted_hour_from_a_sensor_becomes_an_alert_for_environment_staff() {
+    let sys = start(0).await;
+    veghe::users::add(&sys.running.store, "eco", Role::Environment, PASSWORD).await.unwrap();
+    let port = veghe_ingest::mqtt::parse_broker_url(&sys.running.mqtt_url).unwrap().1;
+    let publisher = Publisher::connect(port, &unique("node")).await;
+    // Unknown nodes are registered as pending on first contact; values far above the
+    // EAQI "moderate" band's upper edge (50 µg/m³ PM2.5).
+    let now = Utc::now();
+    for (i, pm) in [120.0, 135.0].iter().enumerate() {
+        let ts = now - chrono::Duration::seconds(60 - 20 * i as i64);
+        let body = payload("s6-smog-1", i as u64 + 1, ts, &format!(r#"{{"pm2_5":{pm},"pm10":60.0}}"#));
+        publisher.publish(&topic("s6-smog-1"), body).await;
+    }
+    publisher.wait_acked(2).await;
+    let alert = eventually(Duration::from_secs(20), "a sensor alert", || async {
+        let alerts = sys.running.store.alerts(&Default::default()).await.ok()?;
+        alerts.into_iter().find(|a| a.kind == AlertKind::SensorThreshold)
+    })
+    .await;
+    assert_eq!(alert.source, Source::Node("s6-smog-1".into()));
+    assert_eq!(alert.rule, "pm2_5_eaqi_poor");
+    assert!(alert.details["mean"].as_f64().unwrap() > 50.0, "{:?}", alert.details);
+    // Environment staff see it.
+    let e = login(&sys.base, "eco", PASSWORD).await;
+    let list: Value = e.get(&format!("{}/api/v1/alerts", sys.base)).await.json().await.unwrap();
+    assert!(list["alerts"].as_array().unwrap().iter().any(|a| a["id"] == alert.id), "{list}");
+    sys.running.shutdown().await.unwrap();
+}

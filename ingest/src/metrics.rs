@@ -128,6 +128,8 @@ pub struct IngestMetrics {
     pub readings_stored: AtomicU64,
     rejected: [AtomicU64; RejectReason::ALL.len()],
     pub batches: AtomicU64,
+    /// Committed batches the readings observer (sensor alert rules) could not take.
+    pub observer_dropped: AtomicU64,
     pub store_errors: AtomicU64,
     /// Time to commit one batch.
     pub batch_latency: Histogram,
@@ -208,6 +210,16 @@ impl IngestMetrics {
             out,
             "veghe_ingest_batches_total {}",
             self.batches.load(Relaxed)
+        );
+        counter(
+            out,
+            "veghe_ingest_observer_dropped_total",
+            "Committed batches the sensor alert rules could not take.",
+        );
+        let _ = writeln!(
+            out,
+            "veghe_ingest_observer_dropped_total {}",
+            self.observer_dropped.load(Relaxed)
         );
         counter(
             out,

@@ -104,6 +104,23 @@ pub fn spawn(
     config: IngestConfig,
     metrics: Arc<IngestMetrics>,
 ) -> (IngestHandle, JoinHandle<()>) {
+    spawn_observed(store, registry, config, metrics, None)
+}
+
+/// Committed messages, handed to whoever follows readings as they are stored (the
+/// sensor alert rules).
+pub type CommittedMessages = Arc<Vec<Message>>;
+
+/// As [`spawn`], and every committed batch's new messages also go to `observer`. The
+/// observer must keep up: when its queue is full a batch is skipped for it (counted in
+/// `observer_dropped`), never delaying the writes.
+pub fn spawn_observed(
+    store: Store,
+    registry: Arc<NodeRegistry>,
+    config: IngestConfig,
+    metrics: Arc<IngestMetrics>,
+    observer: Option<mpsc::Sender<CommittedMessages>>,
+) -> (IngestHandle, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
     let rx = Arc::new(Mutex::new(rx));
     let config = Arc::new(config);
@@ -123,6 +140,7 @@ pub fn spawn(
                 rx: rx.clone(),
                 latest: HashMap::new(),
                 latest_flushed: Instant::now(),
+                observer: observer.clone(),
             };
             tokio::spawn(writer.run())
         })
@@ -136,6 +154,7 @@ pub fn spawn(
 }
 
 struct Writer {
+    observer: Option<mpsc::Sender<CommittedMessages>>,
     store: Store,
     registry: Arc<NodeRegistry>,
     config: Arc<IngestConfig>,
@@ -355,11 +374,15 @@ impl Writer {
         }
         let mut stored_messages = 0u64;
         let mut stored_values = 0u64;
+        let mut observed = Vec::new();
         for (mi, (message, &owner)) in messages.iter().zip(&owners).enumerate() {
             if outcome.duplicates.binary_search(&mi).is_ok() {
                 receipts[owner].duplicate = true;
                 receipts[owner].rejected += 1;
             } else {
+                if self.observer.is_some() {
+                    observed.push(message.clone());
+                }
                 receipts[owner].stored = message.values.len();
                 stored_messages += 1;
                 stored_values += message.values.len() as u64;
@@ -383,6 +406,14 @@ impl Writer {
         self.metrics
             .readings_stored
             .fetch_add(stored_values, std::sync::atomic::Ordering::Relaxed);
+
+        if let (Some(observer), false) = (&self.observer, observed.is_empty()) {
+            if observer.try_send(Arc::new(observed)).is_err() {
+                self.metrics
+                    .observer_dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
 
         for (sub, receipt) in batch.into_iter().zip(receipts) {
             match sub.completion {
