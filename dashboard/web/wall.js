@@ -42,6 +42,7 @@ const state = {
   reconnectTimer: null,
   silenceTimer: null,
   timeline: [],
+  hadSnapshot: false,
   pendingForm: null,      // transition the note form is for
   busy: false,
 };
@@ -129,6 +130,7 @@ async function onLogout() {
 
 async function enterWall(s) {
   state.session = s;
+  state.hadSnapshot = false;
   $('login-view').hidden = true;
   $('wall-view').hidden = false;
   $('who').textContent = `${s.user} (${s.role})`;
@@ -160,7 +162,7 @@ async function initMap() {
   map.setView(config.center, config.zoom);
   map.attributionControl.setPrefix('Leaflet');
   if (config.tile_url) {
-    L.tileLayer(config.tile_url, { maxZoom: 19, attribution: config.attribution || '' }).addTo(map);
+    L.tileLayer(config.tile_url, { maxZoom: 19, attribution: config.tile_attribution || config.attribution || '' }).addTo(map);
   } else {
     $('map').classList.add('no-tiles');
     $('map-note').hidden = false;
@@ -219,7 +221,8 @@ function alertPosition(a) {
 function drawAlertMarkers(visible) {
   if (!map) return;
   const keep = new Set();
-  for (const a of visible) {
+  // Least severe first, so that the most severe ends on top where markers overlap.
+  for (const a of [...visible].reverse()) {
     const pos = alertPosition(a);
     if (!pos) continue;
     keep.add(a.id);
@@ -240,9 +243,12 @@ function drawAlertMarkers(visible) {
       m.setLatLng(pos);
       m.setStyle(style);
     }
-    m.bindTooltip(`${a.severity}: ${a.title}`);
-    if (selected) m.bringToFront();
+    const tip = `${a.severity}: ${a.title}`;
+    if (m.getTooltip()) m.setTooltipContent(tip); else m.bindTooltip(tip);
+    m.bringToFront();
   }
+  const sel = alertMarkers.get(state.selected);
+  if (sel && keep.has(state.selected)) sel.bringToFront();
   for (const [id, m] of alertMarkers) {
     if (!keep.has(id)) { alertLayer.removeLayer(m); alertMarkers.delete(id); }
   }
@@ -333,8 +339,13 @@ function onStreamMessage(msg, gen) {
       // Keep a closed selected alert on screen; open ones come from the snapshot.
       const sel = state.alerts.get(state.selected);
       if (sel && !fresh.has(sel.id) && !OPEN.has(sel.state)) fresh.set(sel.id, sel);
+      // A snapshot after a reconnect may bring critical alerts raised meanwhile.
+      const missed = state.hadSnapshot && [...fresh.values()].some((a) =>
+        !state.alerts.has(a.id) && a.severity === 'critical' && OPEN.has(a.state) && state.kinds.has(a.kind));
+      state.hadSnapshot = true;
       state.alerts = fresh;
       state.seq = msg.seq ?? state.seq;
+      if (missed) cue();
       render();
       refreshDetail();
       break;
@@ -373,8 +384,9 @@ function applyChange(msg) {
   } else {
     state.alerts.set(a.id, a);
   }
-  if (msg.event === 'new' && a.severity === 'critical' && OPEN.has(a.state) && state.kinds.has(a.kind)) cue();
-  render();
+  // New to this wall: a "new" event, or (when resuming) an update of an unseen alert.
+  if (!prev && a.severity === 'critical' && OPEN.has(a.state) && state.kinds.has(a.kind)) cue();
+  scheduleRender();
   if (a.id === state.selected) refreshDetail();
 }
 
@@ -421,8 +433,16 @@ function sourceLabel(a) {
 }
 
 let lastVisible = [];
+let renderTimer = null;
+
+// Bursts of changes are drawn once (at most every 50 ms), not once per message.
+function scheduleRender() {
+  if (renderTimer === null) renderTimer = setTimeout(render, 50);
+}
 
 function render() {
+  clearTimeout(renderTimer);
+  renderTimer = null;
   const list = $('alert-list');
   const visible = visibleAlerts();
   lastVisible = visible;
@@ -482,6 +502,8 @@ function tick() {
   for (const el of document.querySelectorAll('.alert .age')) {
     if (el.dataset.since) el.textContent = age(el.dataset.since, now);
   }
+  const a = state.alerts.get(state.selected);
+  if (a && !$('detail-body').hidden) $('d-first').textContent = `${fmtTime(a.first_seen)} (${age(a.first_seen, now)} ago)`;
 }
 
 // ---------------------------------------------------------------------------
@@ -712,8 +734,13 @@ function updateSoundButton() {
   b.textContent = !soundOn ? 'Sound: off' : ready ? 'Sound: on' : 'Sound: click to enable';
 }
 
+let lastCue = 0;
+
 function cue() {
   if (!soundOn || !audio || audio.state !== 'running') return;
+  // One cue for a burst of critical alerts.
+  if (performance.now() - lastCue < 1500) return;
+  lastCue = performance.now();
   const t0 = audio.currentTime;
   for (const [i, f] of [[0, 880], [1, 1320], [2, 880]]) {
     const osc = audio.createOscillator();
