@@ -139,6 +139,9 @@ pub enum BenchCommand {
     /// Sustained MQTT -> committed readings: veghe on PostgreSQL and SQLite, and a
     /// Python peer, on the same input in one run.
     Ingest(crate::bench::IngestBench),
+    /// Alert fan-out: detection events raised at a rate, delivered to many WebSocket
+    /// clients; latency p50/p99 and the share delivered.
+    Alerts(crate::bench_alerts::AlertsBench),
     /// Camera pipeline: stage times on 640x360 and 1920x1080 frames, a Python peer on
     /// the same frames and model, and the cameras 1 frame/s the machine sustains.
     Vision {
@@ -395,6 +398,7 @@ pub async fn run(cli: Cli, env: Vec<(String, String)>) -> anyhow::Result<()> {
             let config = Config::load(config.as_deref(), env.iter().cloned())?;
             crate::bench_vision::run(args, config.vision).await
         }
+        Command::Bench(BenchCommand::Alerts(args)) => crate::bench_alerts::run(args).await,
         Command::Bench(BenchCommand::Ingest(args)) => {
             crate::bench::ingest(args, &env).await.map(|_| ())
         }

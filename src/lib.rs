@@ -4,6 +4,7 @@
 
 pub mod alerting;
 pub mod bench;
+pub mod bench_alerts;
 pub mod bench_vision;
 pub mod broker;
 pub mod cameras;

@@ -19,6 +19,9 @@ command -v psql >/dev/null || missing+=(postgresql-client-15)
 [ -e /usr/include/turbojpeg.h ] || missing+=(libturbojpeg0-dev)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+# The wall's front-end libraries come from npm at build time; its tests drive Chromium.
+command -v npm >/dev/null || missing+=(npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test-deps: installing ${missing[*]}"
     $SUDO apt-get update -qq

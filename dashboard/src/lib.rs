@@ -8,6 +8,7 @@ mod api;
 pub mod auth;
 mod error;
 mod ops;
+mod web;
 
 use std::sync::Arc;
 
@@ -135,6 +136,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/wall/config", get(ops::wall_config))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .route("/", get(|| async { axum::response::Redirect::to("/wall") }))
+        .merge(web::routes())
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ws::Utf8Bytes;
 use chrono::Utc;
 use tokio::sync::broadcast;
 use veghe_alerts::{Alert, AlertId, AlertMessage, AlertState, ChangeEvent, RaisedEvent};
@@ -16,10 +17,34 @@ const CHANNEL_CAPACITY: usize = 4096;
 
 /// A change as the hub announces it: made here, or by another veghe process (heard
 /// on the broker; shown to this process's clients, not published again).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Announced {
     pub message: AlertMessage,
     pub remote: bool,
+    /// The stream message as JSON, encoded once for every client that may see it.
+    stream_json: std::sync::OnceLock<Option<Utf8Bytes>>,
+}
+
+impl Announced {
+    fn new(message: AlertMessage, remote: bool) -> Self {
+        Announced {
+            message,
+            remote,
+            stream_json: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// `{"type":"change",…}` for the WebSocket stream.
+    pub fn stream_json(&self) -> Option<Utf8Bytes> {
+        self.stream_json
+            .get_or_init(|| {
+                veghe_alerts::StreamMessage::change(self.message.clone())
+                    .to_json()
+                    .ok()
+                    .map(Utf8Bytes::from)
+            })
+            .clone()
+    }
 }
 
 #[derive(Clone)]
@@ -45,13 +70,13 @@ impl AlertHub {
 
     fn announce(&self, message: AlertMessage) {
         // No listener is not an error.
-        let _ = self.changes.send(Arc::new(Announced { message, remote: false }));
+        let _ = self.changes.send(Arc::new(Announced::new(message, false)));
     }
 
     /// A change another veghe process made (sharing the database), for this process's
     /// clients.
     pub fn announce_remote(&self, message: AlertMessage) {
-        let _ = self.changes.send(Arc::new(Announced { message, remote: true }));
+        let _ = self.changes.send(Arc::new(Announced::new(message, true)));
     }
 
     /// Creates an alert, or merges the event into the open alert of its key, or drops

@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
-use veghe_alerts::access::visible_kinds;
+use veghe_alerts::access::{may_view, visible_kinds};
 use veghe_alerts::{ChangeEvent, Role, StreamMessage};
 use veghe_store::AlertQuery;
 
@@ -23,6 +23,8 @@ const MAX_REPLAY: u32 = 5000;
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// A client that cannot take a message for this long is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Changes written to a client in one go at most.
+const MAX_BATCH: usize = 256;
 
 #[derive(Debug, Deserialize)]
 pub struct StreamParams {
@@ -51,7 +53,30 @@ async fn send(socket: &mut WebSocket, msg: &StreamMessage, role: Role) -> Result
         return Ok(());
     };
     let text = visible.to_json().map_err(|e| e.to_string())?;
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+    send_text(socket, text.into()).await
+}
+
+/// Queues a message without writing it out yet.
+async fn feed_text(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), String> {
+    use futures_util::SinkExt;
+    match tokio::time::timeout(SEND_TIMEOUT, socket.feed(Message::Text(text))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("client too slow".into()),
+    }
+}
+
+async fn flush(socket: &mut WebSocket) -> Result<(), String> {
+    use futures_util::SinkExt;
+    match tokio::time::timeout(SEND_TIMEOUT, SinkExt::flush(socket)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("client too slow".into()),
+    }
+}
+
+async fn send_text(socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), String> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text))).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("client too slow".into()),
@@ -111,13 +136,34 @@ async fn serve(mut socket: WebSocket, state: AppState, role: Role, since: Option
     loop {
         tokio::select! {
             change = changes.recv() => match change {
-                Ok(announced) => {
-                    let msg = &announced.message;
-                    if msg.seq <= sent_seq {
-                        continue; // already in the snapshot or the replay
+                Ok(first) => {
+                    // Whatever else is already waiting goes out in the same write: one
+                    // flush per burst rather than per change keeps a busy wall cheap.
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match changes.try_recv() {
+                            Ok(more) => batch.push(more),
+                            Err(_) => break,
+                        }
                     }
-                    sent_seq = msg.seq;
-                    send(&mut socket, &StreamMessage::change(msg.clone()), role).await?;
+                    let mut queued = false;
+                    for announced in &batch {
+                        let msg = &announced.message;
+                        if msg.seq <= sent_seq {
+                            continue; // already in the snapshot or the replay
+                        }
+                        sent_seq = msg.seq;
+                        if !may_view(Some(role), msg.alert.kind) {
+                            continue;
+                        }
+                        if let Some(json) = announced.stream_json() {
+                            feed_text(&mut socket, json).await?;
+                            queued = true;
+                        }
+                    }
+                    if queued {
+                        flush(&mut socket).await?;
+                    }
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "alert stream client fell behind; asking it to resync");
