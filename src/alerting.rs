@@ -1,7 +1,7 @@
 //! Alerts in a running system: vision's events raised through the hub into the store,
-//! every local change published on MQTT (`veghe/v1/alerts/{kind}`), changes made by
-//! other veghe processes heard on the broker and shown to this process's clients, and
-//! evidence retention.
+//! every local change published on MQTT (`veghe/v1/alerts/{kind}`), and changes made by
+//! other veghe processes on the same database, heard on the broker, read from the change
+//! log at once for this process's clients.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -169,8 +169,10 @@ pub fn spawn_mqtt_fanout(
                             tracing::warn!(error = %e, "cannot follow other processes' alerts");
                         }
                     }
+                    // Another process changed an alert in the shared database: read the
+                    // change log now rather than at the next poll.
                     Ok(Event::Incoming(Packet::Publish(p))) => match AlertMessage::from_json(&p.payload) {
-                        Ok(msg) if !published.contains(msg.seq) => hub.announce_remote(msg),
+                        Ok(msg) if !published.contains(msg.seq) => hub.nudge(),
                         Ok(_) => {}
                         Err(e) => tracing::debug!(error = %e, topic = %p.topic, "not an alert message"),
                     },

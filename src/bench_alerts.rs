@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -77,7 +77,7 @@ pub async fn run(args: AlertsBench) -> anyhow::Result<()> {
         c.split(';').next().unwrap_or_default().to_owned()
     };
 
-    // Clients: each records (event time in microseconds, receive instant).
+    // Clients: each records (change sequence number, receive instant).
     type Receipts = Arc<Mutex<Vec<(i64, Instant)>>>;
     let mut receipts: Vec<Receipts> = Vec::with_capacity(args.clients);
     let mut tasks = Vec::new();
@@ -98,14 +98,11 @@ pub async fn run(args: AlertsBench) -> anyhow::Result<()> {
                 // only what is needed, without parsing whole alerts.
                 if text.starts_with(r#"{"type":"snapshot""#) {
                     let _ = ready.send(()).await;
-                } else if text.starts_with(r#"{"type":"change""#) {
-                    let at = text
-                        .split_once(r#""last_seen":""#)
-                        .and_then(|(_, rest)| rest.split_once('"'))
-                        .and_then(|(ts, _)| DateTime::parse_from_rfc3339(ts).ok())
-                        .map(|t| t.timestamp_micros());
-                    if let Some(at) = at {
-                        mine.lock().unwrap_or_else(|p| p.into_inner()).push((at, now));
+                } else if let Some(rest) = text.strip_prefix(r#"{"type":"change","seq":"#) {
+                    // Each change has its own sequence number.
+                    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+                    if let Ok(seq) = digits.parse::<i64>() {
+                        mine.lock().unwrap_or_else(|p| p.into_inner()).push((seq, now));
                     }
                 }
             }
@@ -116,8 +113,8 @@ pub async fn run(args: AlertsBench) -> anyhow::Result<()> {
         ready_rx.recv().await.context("a client did not get its snapshot")?;
     }
 
-    // Raisers: events at a steady rate over several concurrent raisers, each with a
-    // unique microsecond timestamp that comes back as the alert's last_seen.
+    // Raisers: events at a steady rate over several concurrent raisers; each records
+    // when it raised the event that made change `seq`.
     let evidence = Arc::new(vec![0u8; args.evidence_bytes]);
     let sent: Arc<Mutex<HashMap<i64, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
     let total = args.rate * args.duration.as_secs().max(1);
@@ -153,9 +150,13 @@ pub async fn run(args: AlertsBench) -> anyhow::Result<()> {
                     details: serde_json::json!({}),
                     evidence_jpeg: Some(evidence.clone()),
                 };
-                sent.lock().unwrap_or_else(|p| p.into_inner()).insert(at.timestamp_micros(), Instant::now());
-                if hub.raise(&event, Duration::ZERO).await.is_err() {
-                    failures += 1;
+                let raised_at = Instant::now();
+                match hub.raise(&event, Duration::ZERO).await {
+                    // The change this event made, by its sequence number.
+                    Ok(Some(alert)) => {
+                        sent.lock().unwrap_or_else(|p| p.into_inner()).insert(alert.seq, raised_at);
+                    }
+                    Ok(None) | Err(_) => failures += 1,
                 }
                 n += raisers;
             }

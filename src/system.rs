@@ -142,7 +142,7 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
         None
     };
 
-    let mut state = veghe_dashboard::AppState::new(store.clone(), ingest.clone()).with_alerts(hub.clone());
+    let mut state = veghe_dashboard::AppState::new(store.clone(), ingest.clone(), hub.clone());
     if let Some(metrics) = cameras.metrics() {
         state = state.with_metrics(metrics);
     }

@@ -74,9 +74,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, ingest: IngestHandle) -> Self {
+    /// The state over `store`, with the alert hub the raisers use.
+    pub fn new(store: Store, ingest: IngestHandle, alerts: AlertHub) -> Self {
         AppState {
-            alerts: AlertHub::new(store.clone()),
+            alerts,
             store,
             ingest,
             started: Arc::new(std::time::Instant::now()),
@@ -88,11 +89,6 @@ impl AppState {
         }
     }
 
-    /// Shares an existing hub (the one the alert raisers use).
-    pub fn with_alerts(mut self, hub: AlertHub) -> Self {
-        self.alerts = hub;
-        self
-    }
 
     pub fn with_metrics(mut self, source: Arc<dyn MetricsSource>) -> Self {
         self.metrics_sources.push(source);

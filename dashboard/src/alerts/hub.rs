@@ -1,22 +1,30 @@
 //! The alert hub: raises alerts into the store (one open alert per key) and applies
-//! dispatchers' transitions, then announces every change once, in store order, to
-//! whoever listens (WebSocket clients, the MQTT publisher). Slow listeners miss changes
-//! and are told to resynchronise; they never hold the others up.
+//! dispatchers' transitions; a feed task follows the store's change log and announces
+//! every change once, in sequence order, to whoever listens (WebSocket clients, the MQTT
+//! publisher). The store's order is the only order: changes committed by concurrent
+//! raisers, or by other veghe processes on the same database, come out in the order
+//! their sequence numbers say, which is what makes a resumed stream gapless. Slow
+//! listeners miss changes and are told to resynchronise; they never hold the others up.
 
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use chrono::Utc;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 use veghe_alerts::{Alert, AlertId, AlertMessage, AlertState, ChangeEvent, RaisedEvent};
 use veghe_store::{RaiseChange, Store, StoreError};
 
 /// Changes kept for listeners that are momentarily behind.
 const CHANNEL_CAPACITY: usize = 4096;
+/// Changes read from the log at a time.
+const FEED_BATCH: u32 = 1000;
+/// The log is also read this often without a nudge (changes by other processes).
+const FEED_POLL: Duration = Duration::from_secs(1);
 
-/// A change as the hub announces it: made here, or by another veghe process (heard
-/// on the broker; shown to this process's clients, not published again).
+/// A change as the hub announces it; `remote` when another veghe process made it (it
+/// is shown to this process's clients, but published on MQTT by its maker).
 #[derive(Debug)]
 pub struct Announced {
     pub message: AlertMessage,
@@ -47,53 +55,95 @@ impl Announced {
     }
 }
 
-#[derive(Clone)]
-pub struct AlertHub {
+/// Sequence numbers of changes made in this process, to tell them from others'.
+#[derive(Default)]
+struct LocalSeqs {
+    order: VecDeque<i64>,
+    set: HashSet<i64>,
+}
+
+impl LocalSeqs {
+    fn insert(&mut self, seq: i64) {
+        if self.set.insert(seq) {
+            self.order.push_back(seq);
+            while self.order.len() > 100_000 {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Whether `seq` was made here (and forgets it: each change is announced once).
+    fn take(&mut self, seq: i64) -> bool {
+        self.set.remove(&seq)
+    }
+}
+
+struct Shared {
     store: Store,
     changes: broadcast::Sender<Arc<Announced>>,
+    nudge: Notify,
+    local: Mutex<LocalSeqs>,
+}
+
+#[derive(Clone)]
+pub struct AlertHub {
+    shared: Arc<Shared>,
 }
 
 impl AlertHub {
+    /// The hub over `store`, announcing changes committed from now on. Starts its feed
+    /// task on the current tokio runtime; the task ends with the last clone of the hub.
     pub fn new(store: Store) -> Self {
         let (changes, _) = broadcast::channel(CHANNEL_CAPACITY);
-        AlertHub { store, changes }
+        let shared = Arc::new(Shared {
+            store,
+            changes,
+            nudge: Notify::new(),
+            local: Mutex::new(LocalSeqs::default()),
+        });
+        tokio::spawn(feed(Arc::downgrade(&shared)));
+        AlertHub { shared }
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.shared.store
     }
 
     /// Every change from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Announced>> {
-        self.changes.subscribe()
+        self.shared.changes.subscribe()
     }
 
-    fn announce(&self, message: AlertMessage) {
-        // No listener is not an error.
-        let _ = self.changes.send(Arc::new(Announced::new(message, false)));
+    /// Tells the feed that the log may have grown (this process wrote, or another
+    /// process said so on the broker).
+    pub fn nudge(&self) {
+        self.shared.nudge.notify_one();
     }
 
-    /// A change another veghe process made (sharing the database), for this process's
-    /// clients.
-    pub fn announce_remote(&self, message: AlertMessage) {
-        let _ = self.changes.send(Arc::new(Announced::new(message, true)));
+    fn made_here(&self, alert: &Alert) {
+        self.shared
+            .local
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(alert.seq);
+        self.nudge();
     }
 
     /// Creates an alert, or merges the event into the open alert of its key, or drops
     /// it within the key's cooldown. Returns the alert as stored when it changed.
     pub async fn raise(&self, event: &RaisedEvent, cooldown: Duration) -> Result<Option<Alert>, StoreError> {
-        let outcome = self.store.raise_alert(event, cooldown).await?;
-        let event_kind = match outcome.change {
-            RaiseChange::Created => ChangeEvent::New,
-            RaiseChange::Updated => ChangeEvent::Update,
-            RaiseChange::Suppressed => return Ok(None),
-        };
+        let outcome = self.shared.store.raise_alert(event, cooldown).await?;
+        if outcome.change == RaiseChange::Suppressed {
+            return Ok(None);
+        }
         if let Some(alert) = &outcome.alert {
             if outcome.change == RaiseChange::Created {
                 tracing::info!(alert.id = alert.id, alert.kind = %alert.kind, severity = %alert.severity,
                     source = %alert.source.id(), title = %alert.title, "alert raised");
             }
-            self.announce(AlertMessage::new(event_kind, alert.clone()));
+            self.made_here(alert);
         }
         Ok(outcome.alert)
     }
@@ -108,16 +158,61 @@ impl AlertHub {
         assignee: Option<&str>,
     ) -> Result<Alert, StoreError> {
         let alert = self
+            .shared
             .store
             .transition_alert(id, to, by, note, assignee, Utc::now())
             .await?;
-        let event = if alert.state.is_open() {
-            ChangeEvent::Update
-        } else {
-            ChangeEvent::End
-        };
         tracing::info!(alert.id = id, state = %alert.state, user = by, "alert transition");
-        self.announce(AlertMessage::new(event, alert.clone()));
+        self.made_here(&alert);
         Ok(alert)
+    }
+}
+
+/// What a change in the log means to a client that follows the stream.
+fn event_of(alert: &Alert) -> ChangeEvent {
+    if !alert.state.is_open() {
+        ChangeEvent::End
+    } else if alert.state == AlertState::New && alert.count == 1 {
+        ChangeEvent::New
+    } else {
+        ChangeEvent::Update
+    }
+}
+
+/// Follows the change log and announces each change in sequence order.
+async fn feed(shared: Weak<Shared>) {
+    let mut last = match shared.upgrade() {
+        Some(s) => s.store.latest_alert_seq().await.unwrap_or(0),
+        None => return,
+    };
+    loop {
+        {
+            // Held at most one poll interval: once the last hub is gone, the next
+            // upgrade fails and the task ends. A nudge while reading is kept as a permit.
+            let Some(s) = shared.upgrade() else { return };
+            let _ = tokio::time::timeout(FEED_POLL, s.nudge.notified()).await;
+        }
+        let Some(s) = shared.upgrade() else { return };
+        loop {
+            match s.store.alert_changes_since(last, FEED_BATCH).await {
+                Ok(alerts) => {
+                    let n = alerts.len();
+                    for alert in alerts {
+                        last = last.max(alert.seq);
+                        let remote = !s.local.lock().unwrap_or_else(|p| p.into_inner()).take(alert.seq);
+                        let message = AlertMessage::new(event_of(&alert), alert);
+                        // No listener is not an error.
+                        let _ = s.changes.send(Arc::new(Announced::new(message, remote)));
+                    }
+                    if (n as u32) < FEED_BATCH {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "alert change log not readable; retrying");
+                    break;
+                }
+            }
+        }
     }
 }
