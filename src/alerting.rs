@@ -3,7 +3,6 @@
 //! other veghe processes on the same database, heard on the broker, read from the change
 //! log at once for this process's clients.
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use veghe_alerts::messages::TOPIC_FILTER;
 use veghe_alerts::{raise_from_detection, raise_from_health_with, AlertMessage, SeverityPolicy};
+use veghe_dashboard::alerts::RecentSeqs;
 use veghe_dashboard::AlertHub;
 use veghe_ingest::MqttConfig;
 use veghe_vision::VisionEvent;
@@ -95,36 +95,6 @@ pub fn spawn_vision_raiser(
     })
 }
 
-/// Sequence numbers this process published, to recognise their echo.
-struct Recent {
-    order: VecDeque<i64>,
-    set: HashSet<i64>,
-}
-
-impl Recent {
-    fn new() -> Self {
-        Recent {
-            order: VecDeque::new(),
-            set: HashSet::new(),
-        }
-    }
-
-    fn insert(&mut self, seq: i64) {
-        if self.set.insert(seq) {
-            self.order.push_back(seq);
-            if self.order.len() > 10_000 {
-                if let Some(old) = self.order.pop_front() {
-                    self.set.remove(&old);
-                }
-            }
-        }
-    }
-
-    fn contains(&self, seq: i64) -> bool {
-        self.set.contains(&seq)
-    }
-}
-
 /// Publishes local alert changes on MQTT (QoS 1) and announces other processes'
 /// changes to local clients, until `shutdown`.
 pub fn spawn_mqtt_fanout(
@@ -140,7 +110,8 @@ pub fn spawn_mqtt_fanout(
     let (client, mut eventloop) = AsyncClient::new(options, 1000);
     let mut changes = hub.subscribe();
     Ok(tokio::spawn(async move {
-        let mut published = Recent::new();
+        // What this process published, to recognise its echo.
+        let mut published = RecentSeqs::default();
         let mut connected = false;
         loop {
             tokio::select! {

@@ -277,41 +277,20 @@ impl Detector {
 
     /// Runs the prepared batch and decodes each item: boxes in model-input pixels.
     pub fn run_prepared(&mut self, batch: usize, out: &mut Vec<Vec<Detection>>) -> Result<RunTimings, VisionError> {
-        let (w, h) = self.input_size();
-        let started = Instant::now();
-        let shape = [batch as i64, 3, h as i64, w as i64];
-        let tensor = TensorRef::from_array_view((shape, &self.input[..]))
-            .map_err(|e| VisionError::Runtime(e.to_string()))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![self.input_name.as_str() => tensor])
-            .map_err(|e| VisionError::Runtime(e.to_string()))?;
-        let inferred = Instant::now();
-        let mut views = Vec::with_capacity(outputs.len());
-        for name in outputs.keys() {
-            let (shape, data) = outputs[name]
-                .try_extract_tensor::<f32>()
-                .map_err(|e| VisionError::Runtime(format!("output {name}: {e}")))?;
-            views.push(OutputView {
-                name,
-                shape: &shape[..],
-                data,
-            });
-        }
-        out.clear();
-        for item in 0..batch {
-            self.candidates.clear();
-            model::decode(self.layout, &views, item, &self.params, &mut self.candidates)?;
-            out.push(nms(
-                std::mem::take(&mut self.candidates),
-                self.nms_iou,
-                self.max_detections,
-            ));
-        }
-        Ok(RunTimings {
-            infer: inferred - started,
-            post: inferred.elapsed(),
-        })
+        let size = self.input_size();
+        let (layout, params, nms_iou, max) = (self.layout, &self.params, self.nms_iou, self.max_detections);
+        let candidates = &mut self.candidates;
+        let (post, infer) = run_session(&mut self.session, &self.input_name, size, &self.input, batch, |views| {
+            let started = Instant::now();
+            out.clear();
+            for item in 0..batch {
+                candidates.clear();
+                model::decode(layout, views, item, params, candidates)?;
+                out.push(nms(std::mem::take(candidates), nms_iou, max));
+            }
+            Ok(started.elapsed())
+        })?;
+        Ok(RunTimings { infer, post })
     }
 
     /// Detects objects in each frame; boxes in that frame's pixels.
@@ -334,27 +313,50 @@ impl Detector {
 
     /// Runs a given input tensor `[batch, 3, h, w]` and returns the raw outputs.
     pub fn run_raw(&mut self, input: &[f32], batch: usize) -> Result<Vec<RawOutput>, VisionError> {
-        let (w, h) = self.input_size();
-        let shape = [batch as i64, 3, h as i64, w as i64];
-        let tensor = TensorRef::from_array_view((shape, input))
-            .map_err(|e| VisionError::Runtime(e.to_string()))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![self.input_name.as_str() => tensor])
-            .map_err(|e| VisionError::Runtime(e.to_string()))?;
-        let mut raw = Vec::new();
-        for name in outputs.keys() {
-            let (shape, data) = outputs[name]
-                .try_extract_tensor::<f32>()
-                .map_err(|e| VisionError::Runtime(format!("output {name}: {e}")))?;
-            raw.push(RawOutput {
-                name: name.to_owned(),
-                shape: shape.to_vec(),
-                data: data.to_vec(),
-            });
-        }
+        let size = self.input_size();
+        let (raw, _) = run_session(&mut self.session, &self.input_name, size, input, batch, |views| {
+            Ok(views
+                .iter()
+                .map(|v| RawOutput {
+                    name: v.name.to_owned(),
+                    shape: v.shape.to_vec(),
+                    data: v.data.to_vec(),
+                })
+                .collect())
+        })?;
         Ok(raw)
     }
+}
+
+/// Runs `session` on `input` (`[batch, 3, h, w]`) and hands the outputs, as views, to
+/// `f`; returns its result and the time ONNX Runtime took.
+fn run_session<R>(
+    session: &mut Session,
+    input_name: &str,
+    (w, h): (u32, u32),
+    input: &[f32],
+    batch: usize,
+    f: impl FnOnce(&[OutputView<'_>]) -> Result<R, VisionError>,
+) -> Result<(R, Duration), VisionError> {
+    let started = Instant::now();
+    let shape = [batch as i64, 3, h as i64, w as i64];
+    let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| VisionError::Runtime(e.to_string()))?;
+    let outputs = session
+        .run(ort::inputs![input_name => tensor])
+        .map_err(|e| VisionError::Runtime(e.to_string()))?;
+    let inferred = started.elapsed();
+    let mut views = Vec::with_capacity(outputs.len());
+    for name in outputs.keys() {
+        let (shape, data) = outputs[name]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| VisionError::Runtime(format!("output {name}: {e}")))?;
+        views.push(OutputView {
+            name,
+            shape: &shape[..],
+            data,
+        });
+    }
+    Ok((f(&views)?, inferred))
 }
 
 #[cfg(feature = "cuda")]

@@ -2,31 +2,15 @@
 //! ONNX Runtime -> decode -> NMS), checked on real photos and against Python
 //! onnxruntime on the same input tensor; bad models are clear errors.
 
-use std::path::PathBuf;
+mod support;
+
 use std::process::Command;
 
 use veghe_vision::image::decode_png;
 use veghe_vision::jpeg::{JpegDecoder, JpegEncoder};
 use veghe_vision::model::OutputLayout;
+use support::{model_path, photo, root, runtime_library};
 use veghe_vision::{init_runtime, Detector, Device, ModelConfig, VisionError};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn runtime_library() -> PathBuf {
-    std::env::var_os("VEGHE_ORT_LIB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("vendor/onnxruntime/libonnxruntime.so.1.31.1"))
-}
-
-fn model_path() -> PathBuf {
-    root().join("models/nanodet_m_416_coco.onnx")
-}
-
-fn photo(name: &str) -> Vec<u8> {
-    std::fs::read(root().join("vision/assets/photos").join(name)).expect("fixture photo")
-}
 
 fn detector() -> Detector {
     let env = init_runtime(&runtime_library()).expect("ONNX Runtime (run tools/fetch-onnxruntime.sh)");

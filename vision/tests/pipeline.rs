@@ -2,7 +2,8 @@
 //! entering a zone raises one event with a position and an evidence frame; a static
 //! scene raises none and skips inference; bad frames are errors for their camera only.
 
-use std::path::PathBuf;
+mod support;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,17 +17,8 @@ use veghe_vision::pipeline::{Pipeline, PipelineConfig};
 use veghe_vision::rules::RuleConfig;
 use veghe_vision::source::EncodedFrame;
 use veghe_vision::tracker::TrackerConfig;
+use support::{model_path, photo, runtime_library};
 use veghe_vision::{init_runtime, LatLon, ModelConfig, Point, Polygon, RgbImage, RuleKind, VisionEvent};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn runtime_library() -> PathBuf {
-    std::env::var_os("VEGHE_ORT_LIB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("vendor/onnxruntime/libonnxruntime.so.1.31.1"))
-}
 
 /// A textured street-grey background, the same every call.
 fn background(w: u32, h: u32) -> RgbImage {
@@ -109,7 +101,7 @@ struct Harness {
 impl Harness {
     fn start(cameras: Vec<CameraConfig>) -> Harness {
         let env = init_runtime(&runtime_library()).expect("ONNX Runtime (tools/fetch-onnxruntime.sh)");
-        let model = ModelConfig::nanodet(root().join("models/nanodet_m_416_coco.onnx"));
+        let model = ModelConfig::nanodet(model_path());
         let config = PipelineConfig {
             workers: 2,
             ..PipelineConfig::default()
@@ -163,7 +155,7 @@ fn jpeg(img: &RgbImage) -> Vec<u8> {
 async fn person_entering_a_zone_raises_one_event() {
     let mut h = Harness::start(vec![camera("cam-walk", vec![zone_enter()])]);
     let bg = background(640, 360);
-    let person = decode_png(&std::fs::read(root().join("vision/assets/photos/astronaut.png")).unwrap()).unwrap();
+    let person = decode_png(&photo("astronaut.png")).unwrap();
     // Background only, then the person walks from the left half into the right half.
     let mut t = 0;
     for _ in 0..3 {

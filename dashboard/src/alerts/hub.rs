@@ -55,18 +55,22 @@ impl Announced {
     }
 }
 
-/// Sequence numbers of changes made in this process, to tell them from others'.
-#[derive(Default)]
-struct LocalSeqs {
+/// A bounded set of recent change sequence numbers (the changes this process made, or
+/// published), to tell them from other processes' changes.
+#[derive(Debug, Default)]
+pub struct RecentSeqs {
     order: VecDeque<i64>,
     set: HashSet<i64>,
 }
 
-impl LocalSeqs {
-    fn insert(&mut self, seq: i64) {
+impl RecentSeqs {
+    /// How many are remembered; older ones are forgotten first.
+    const CAPACITY: usize = 100_000;
+
+    pub fn insert(&mut self, seq: i64) {
         if self.set.insert(seq) {
             self.order.push_back(seq);
-            while self.order.len() > 100_000 {
+            while self.order.len() > Self::CAPACITY {
                 if let Some(old) = self.order.pop_front() {
                     self.set.remove(&old);
                 }
@@ -74,8 +78,12 @@ impl LocalSeqs {
         }
     }
 
-    /// Whether `seq` was made here (and forgets it: each change is announced once).
-    fn take(&mut self, seq: i64) -> bool {
+    pub fn contains(&self, seq: i64) -> bool {
+        self.set.contains(&seq)
+    }
+
+    /// Whether `seq` is remembered, forgetting it.
+    pub fn take(&mut self, seq: i64) -> bool {
         self.set.remove(&seq)
     }
 }
@@ -84,7 +92,8 @@ struct Shared {
     store: Store,
     changes: broadcast::Sender<Arc<Announced>>,
     nudge: Notify,
-    local: Mutex<LocalSeqs>,
+    /// Changes made in this process, not yet announced.
+    local: Mutex<RecentSeqs>,
 }
 
 #[derive(Clone)]
@@ -101,7 +110,7 @@ impl AlertHub {
             store,
             changes,
             nudge: Notify::new(),
-            local: Mutex::new(LocalSeqs::default()),
+            local: Mutex::new(RecentSeqs::default()),
         });
         tokio::spawn(feed(Arc::downgrade(&shared)));
         AlertHub { shared }

@@ -6,4 +6,4 @@ pub mod hub;
 pub mod routes;
 pub mod stream;
 
-pub use hub::AlertHub;
+pub use hub::{AlertHub, RecentSeqs};

@@ -121,6 +121,26 @@ pub(crate) fn dims3(view: &OutputView<'_>) -> Result<[usize; 3], String> {
     }
 }
 
+/// The only output of a single-tensor layout, its dimensions, and the values of batch
+/// item `batch`.
+pub(crate) fn single_output<'o, 'a>(
+    layout: &str,
+    outputs: &'o [OutputView<'a>],
+    batch: usize,
+) -> Result<(&'o OutputView<'a>, [usize; 3], &'a [f32]), VisionError> {
+    let err = |m: String| layout_error(layout, m);
+    let view = outputs
+        .first()
+        .ok_or_else(|| err("the model has no outputs".into()))?;
+    let dims = dims3(view).map_err(err)?;
+    let [b, d1, d2] = dims;
+    if batch >= b {
+        return Err(err(format!("batch item {batch} of {b}")));
+    }
+    let item = d1 * d2;
+    Ok((view, dims, &view.data[batch * item..(batch + 1) * item]))
+}
+
 /// The error for an output that does not fit the configured layout.
 pub(crate) fn layout_error(layout: &str, message: String) -> VisionError {
     VisionError::Runtime(format!(

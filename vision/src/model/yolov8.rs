@@ -4,7 +4,7 @@
 use crate::detection::Detection;
 use crate::error::VisionError;
 use crate::geometry::BBox;
-use crate::model::{dims3, layout_error, DecodeParams, OutputView};
+use crate::model::{layout_error, single_output, DecodeParams, OutputView};
 
 pub fn decode_yolov8(
     outputs: &[OutputView<'_>],
@@ -12,21 +12,13 @@ pub fn decode_yolov8(
     params: &DecodeParams,
     out: &mut Vec<Detection>,
 ) -> Result<(), VisionError> {
-    let err = |m: String| layout_error("yolov8", m);
-    let view = outputs
-        .first()
-        .ok_or_else(|| err("the model has no outputs".into()))?;
-    let [b, rows, n] = dims3(view).map_err(err)?;
+    let (view, [_, rows, n], data) = single_output("yolov8", outputs, batch)?;
     if rows != 4 + params.num_classes {
-        return Err(err(format!(
-            "output {} has {rows} rows, expected 4 + {} classes",
-            view.name, params.num_classes
-        )));
+        return Err(layout_error(
+            "yolov8",
+            format!("output {} has {rows} rows, expected 4 + {} classes", view.name, params.num_classes),
+        ));
     }
-    if batch >= b {
-        return Err(err(format!("batch item {batch} of {b}")));
-    }
-    let data = &view.data[batch * rows * n..(batch + 1) * rows * n];
     let row = |k: usize| &data[k * n..(k + 1) * n];
     let (cx, cy, w, h) = (row(0), row(1), row(2), row(3));
     for i in 0..n {

@@ -5,7 +5,7 @@
 use crate::detection::Detection;
 use crate::error::VisionError;
 use crate::geometry::BBox;
-use crate::model::{dims3, layout_error, DecodeParams, OutputView};
+use crate::model::{layout_error, single_output, DecodeParams, OutputView};
 
 const STRIDES: [u32; 3] = [8, 16, 32];
 
@@ -16,10 +16,7 @@ pub fn decode_yolox(
     out: &mut Vec<Detection>,
 ) -> Result<(), VisionError> {
     let err = |m: String| layout_error("yolox", m);
-    let view = outputs
-        .first()
-        .ok_or_else(|| err("the model has no outputs".into()))?;
-    let [b, n, cols] = dims3(view).map_err(err)?;
+    let (view, [_, n, cols], data) = single_output("yolox", outputs, batch)?;
     if cols != 5 + params.num_classes {
         return Err(err(format!(
             "output {} has {cols} columns, expected 5 + {} classes",
@@ -40,10 +37,6 @@ pub fn decode_yolox(
             params.input_width, params.input_height
         )));
     }
-    if batch >= b {
-        return Err(err(format!("batch item {batch} of {b}")));
-    }
-    let data = &view.data[batch * n * cols..(batch + 1) * n * cols];
     let mut index = 0;
     for (stride, gw) in grids {
         let gh = params.input_height.div_ceil(stride) as usize;
