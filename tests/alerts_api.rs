@@ -450,3 +450,74 @@ async fn concurrent_raisers_reach_the_stream_in_order_without_gaps() {
     assert_eq!(received, raised, "every change once, in sequence order");
     sys.running.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn alerts_go_out_on_mqtt_and_between_processes_sharing_a_database() {
+    let mosquitto = Mosquitto::start();
+    let db = postgres_url().await;
+    let system = |name: &'static str| {
+        let (url, db) = (mosquitto.url(), db.clone());
+        async move {
+            let mut config = Config::default();
+            config.data_dir = temp_dir(name);
+            config.http.listen = free_addr();
+            config.mqtt.url = url;
+            config.mqtt.client_id = unique(name);
+            config.store.url = Some(db);
+            let running = veghe::start(config).await.expect("system starts");
+            let base = format!("http://{}", running.http_addr);
+            System { running, base }
+        }
+    };
+    let a = system("veghe-a").await;
+    let b = system("veghe-b").await;
+
+    // A city system listening to the alert topics.
+    let mut opts = rumqttc::MqttOptions::new(unique("city"), "127.0.0.1", mosquitto.port);
+    opts.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut events) = rumqttc::AsyncClient::new(opts, 100);
+    client.subscribe("veghe/v1/alerts/+", rumqttc::QoS::AtLeastOnce).await.unwrap();
+    let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(ev) = events.poll().await {
+            if let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) = ev {
+                let _ = tx.send((p.topic.clone(), serde_json::from_slice::<Value>(&p.payload).unwrap_or_default()));
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    veghe::users::add(&b.running.store, "dispatcher", Role::Dispatcher, PASSWORD).await.unwrap();
+    let d = login(&b.base, "dispatcher", PASSWORD).await;
+    let mut ws = ws_connect(&b.base, &d.cookie, None).await;
+    assert_eq!(next_json(&mut ws, Duration::from_secs(5)).await["type"], "snapshot");
+
+    // Raised in process A ...
+    let alert = a
+        .running
+        .alerts
+        .raise(&event(Source::Camera("cam-7".into()), AlertKind::CameraRule, "loitering", Severity::Minor, true), Duration::ZERO)
+        .await
+        .unwrap()
+        .unwrap();
+    // ... published once on its topic ...
+    let (topic, msg) = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await.expect("published").unwrap();
+    assert_eq!(topic, "veghe/v1/alerts/camera_rule");
+    assert_eq!((msg["event"].as_str(), msg["alert"]["id"].as_i64()), (Some("new"), Some(alert.id)), "{msg}");
+    // ... and on process B's wall.
+    let change = next_json(&mut ws, Duration::from_secs(5)).await;
+    assert_eq!((change["event"].as_str(), change["alert"]["id"].as_i64()), (Some("new"), Some(alert.id)), "{change}");
+
+    // Resolved in process B: "end" on MQTT, published by B (not again by A).
+    for to in ["acknowledged", "resolved"] {
+        let r = d.post(&format!("{}/api/v1/alerts/{}/transitions", b.base, alert.id), json!({ "to": to }), true).await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let mut events_seen = Vec::new();
+    while let Ok(Some((_, msg))) = tokio::time::timeout(Duration::from_secs(3), heard.recv()).await {
+        events_seen.push(msg["event"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(events_seen, vec!["update", "end"], "each change once on MQTT");
+    a.running.shutdown().await.unwrap();
+    b.running.shutdown().await.unwrap();
+}

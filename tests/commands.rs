@@ -27,7 +27,7 @@ async fn demo_serves_the_simulated_fleet_and_stops_on_ctrl_c() {
         .arg(&data)
         // Broker errors included: a panicking broker thread must show up here.
         .env("VEGHE_LOG", "warn,rumqttd=error")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -102,6 +102,16 @@ async fn demo_serves_the_simulated_fleet_and_stops_on_ctrl_c() {
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut demo.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // The first start printed the demo dispatcher's login, once.
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut demo.stdout.take().unwrap(), &mut stdout).unwrap();
+    let login = stdout
+        .lines()
+        .find_map(|l| l.split_once("log in as dispatcher / "))
+        .map(|(_, rest)| rest.split_whitespace().next().unwrap_or_default().to_owned())
+        .unwrap_or_else(|| panic!("no demo login in {stdout}"));
+    assert_eq!(login.len(), 16, "{stdout}");
+    assert!(stdout.contains(&format!("{base}/wall")), "{stdout}");
 }
 
 #[test]
