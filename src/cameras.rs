@@ -27,6 +27,8 @@ pub struct CameraSide {
 /// events become alerts through `hub`. When `optional` (the demo), a missing ONNX
 /// Runtime or model turns vision off with a warning instead of failing the start.
 pub async fn start(config: &mut Config, optional: bool, hub: AlertHub) -> anyhow::Result<CameraSide> {
+    let store = hub.store().clone();
+    let store = &store;
     let (stop, stop_rx) = watch::channel(false);
     let mut side = CameraSide {
         simulator_url: None,
@@ -64,6 +66,7 @@ pub async fn start(config: &mut Config, optional: bool, hub: AlertHub) -> anyhow
         tracing::info!(cameras = sim_config.count, url = %url, "camera simulator serving");
         side.simulator_url = Some(url);
     }
+    register(store, &config.cameras, config.camera_simulator.enabled).await?;
     if !config.vision.enabled || config.cameras.is_empty() {
         return Ok(side);
     }
@@ -81,6 +84,35 @@ pub async fn start(config: &mut Config, optional: bool, hub: AlertHub) -> anyhow
     Ok(side)
 }
 
+/// Registers this process's cameras in the store's registry (which the wall's map
+/// shows, for every process sharing the database). The demo owns its registry: cameras
+/// of an earlier, larger demo are disabled.
+async fn register(store: &veghe_store::Store, cameras: &[veghe_vision::camera::CameraConfig], demo: bool) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    for c in cameras {
+        let record = veghe_store::CameraRecord {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            lat: c.location.lat,
+            lon: c.location.lon,
+            enabled: c.enabled,
+            config: serde_json::to_value(c).context("camera as JSON")?,
+            updated_at: now,
+        };
+        store.upsert_camera(&record).await.context("cannot register cameras")?;
+    }
+    if demo {
+        for mut stale in store.cameras().await? {
+            if stale.enabled && !cameras.iter().any(|c| c.id == stale.id) {
+                stale.enabled = false;
+                stale.updated_at = now;
+                store.upsert_camera(&stale).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The pipeline's counters on `/metrics`.
 struct VisionMetrics(Arc<veghe_vision::pipeline::Stats>);
 
@@ -91,23 +123,6 @@ impl veghe_dashboard::MetricsSource for VisionMetrics {
 }
 
 impl CameraSide {
-    /// The cameras as the wall's map shows them.
-    pub fn camera_infos(config: &Config) -> Vec<veghe_dashboard::CameraInfo> {
-        config
-            .cameras
-            .iter()
-            .filter(|c| c.enabled)
-            .map(|c| veghe_dashboard::CameraInfo {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                lat: c.location.lat,
-                lon: c.location.lon,
-                bearing_deg: c.bearing_deg,
-                fov_deg: c.fov_deg,
-            })
-            .collect()
-    }
-
     /// The pipeline's metrics, when vision runs.
     pub fn metrics(&self) -> Option<Arc<dyn veghe_dashboard::MetricsSource>> {
         self.pipeline

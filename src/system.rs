@@ -150,7 +150,6 @@ pub async fn start(mut config: Config) -> anyhow::Result<Running> {
         session_ttl: config.http.session_ttl,
         secure_cookies: config.http.secure_cookies,
     });
-    state.cameras = Arc::new(crate::cameras::CameraSide::camera_infos(&config));
     state.wall = Arc::new(veghe_dashboard::WallSettings {
         tile_url: config.wall.tile_url.clone(),
         center: config.wall.center,

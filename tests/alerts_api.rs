@@ -324,6 +324,12 @@ async fn a_simulated_camera_alert_reaches_the_stream_and_resumes_without_gaps() 
     veghe::users::add(&sys.running.store, "eco", Role::Environment, PASSWORD).await.unwrap();
     let d = login(&sys.base, "dispatcher", PASSWORD).await;
     let e = login(&sys.base, "eco", PASSWORD).await;
+    // The camera is in the registry the map reads.
+    let cameras: Value = d.get(&format!("{}/api/v1/cameras", sys.base)).await.json().await.unwrap();
+    let list = cameras["cameras"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{cameras}");
+    assert_eq!(list[0]["id"], "cam-0000");
+    assert!(list[0]["lat"].as_f64().unwrap() > 44.0 && list[0]["fov_deg"].as_f64().unwrap() > 1.0);
     let anon = tokio_tungstenite::connect_async(format!("{}/api/v1/alerts/stream", sys.base.replacen("http", "ws", 1))).await;
     assert!(anon.is_err(), "anonymous stream refused");
 

@@ -69,7 +69,6 @@ pub struct AppState {
     pub alerts: AlertHub,
     pub auth: Arc<AuthSettings>,
     pub limiter: Arc<auth::rate_limit::LoginLimiter>,
-    pub cameras: Arc<Vec<CameraInfo>>,
     pub wall: Arc<WallSettings>,
 }
 
@@ -84,7 +83,6 @@ impl AppState {
             metrics_sources: Vec::new(),
             auth: Arc::new(AuthSettings::default()),
             limiter: Arc::new(auth::rate_limit::LoginLimiter::new(5, std::time::Duration::from_secs(60))),
-            cameras: Arc::new(Vec::new()),
             wall: Arc::new(WallSettings::default()),
         }
     }

@@ -14,6 +14,7 @@
 //! stream resumed from seq n misses nothing.
 
 mod alert_types;
+mod camera_types;
 mod error;
 mod postgres;
 mod sqlite;
@@ -28,6 +29,7 @@ use veghe_sensors::{DeadLetter, Message, Node, NodeId, Quantity};
 pub use alert_types::{
     AlertQuery, AuditEntry, RaiseChange, RaiseOutcome, SessionRecord, UserInfo, UserRecord,
 };
+pub use camera_types::CameraRecord;
 pub use error::StoreError;
 pub use postgres::{create_database, drop_database, PgStore};
 pub use sqlite::SqliteStore;
@@ -164,6 +166,20 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<RetentionReport> {
         dispatch!(self, s => s.apply_retention(policy, now).await)
+    }
+
+    /// Registers a camera, or replaces its record.
+    pub async fn upsert_camera(&self, camera: &CameraRecord) -> Result<()> {
+        dispatch!(self, s => s.upsert_camera(camera).await)
+    }
+
+    /// The camera registry, by id.
+    pub async fn cameras(&self) -> Result<Vec<CameraRecord>> {
+        dispatch!(self, s => s.cameras().await)
+    }
+
+    pub async fn camera(&self, id: &str) -> Result<Option<CameraRecord>> {
+        dispatch!(self, s => s.camera(id).await)
     }
 
     /// Number of raw readings of a node (all quantities); for checks and tests.

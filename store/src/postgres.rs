@@ -2,6 +2,7 @@
 //! temporary tables, then one statement moves the fresh ones into the hypertable.
 
 mod alerts;
+mod cameras;
 mod users;
 
 use std::fmt::Write as _;

@@ -4,6 +4,7 @@
 //! batch survives a crash of the process or the machine.
 
 mod alerts;
+mod cameras;
 mod users;
 
 use std::str::FromStr;

@@ -381,6 +381,31 @@ async fn keeps_the_node_registry(store: Store) {
     assert_eq!(store.latest_values(false).await.unwrap().len(), 3);
 }
 
+async fn keeps_the_camera_registry(store: Store) {
+    use veghe_store::CameraRecord;
+    assert!(store.cameras().await.unwrap().is_empty());
+    let camera = |id: &str, lat: f64, enabled: bool| CameraRecord {
+        id: id.into(),
+        name: format!("Camera {id}"),
+        lat,
+        lon: 26.03,
+        enabled,
+        config: serde_json::json!({ "id": id, "fps": 1.0, "zones": [{ "id": "z", "polygon": [] }] }),
+        updated_at: at(12, 0, 0),
+    };
+    store.upsert_camera(&camera("cam-2", 44.40, true)).await.unwrap();
+    store.upsert_camera(&camera("cam-1", 44.41, true)).await.unwrap();
+    // A second registration replaces the record.
+    store.upsert_camera(&camera("cam-2", 44.42, false)).await.unwrap();
+    let all = store.cameras().await.unwrap();
+    assert_eq!(all.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec!["cam-1", "cam-2"]);
+    let two = store.camera("cam-2").await.unwrap().unwrap();
+    assert_eq!((two.lat, two.enabled), (44.42, false));
+    assert_eq!(two.config["zones"][0]["id"], "z");
+    assert_eq!(two.updated_at, at(12, 0, 0));
+    assert!(store.camera("cam-9").await.unwrap().is_none());
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod postgres {
@@ -399,4 +424,5 @@ contract!(
     maintains_rollups,
     applies_retention,
     keeps_the_node_registry,
+    keeps_the_camera_registry,
 );

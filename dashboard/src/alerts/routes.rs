@@ -15,7 +15,7 @@ use veghe_store::{AlertQuery, AuditEntry};
 
 use crate::api::parse_time;
 use crate::auth::{Acting, Viewer};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, CameraInfo};
 
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
@@ -188,13 +188,29 @@ pub async fn evidence(
         .into_response())
 }
 
-/// The cameras for the wall's map (police data).
+/// The cameras of the registry for the wall's map (police data): every veghe process
+/// sharing the database registers its own.
 pub async fn cameras(State(state): State<AppState>, viewer: Viewer) -> Result<Json<Value>, ApiError> {
     let role = require_viewer(&viewer)?;
     if !role.sees_police_data() {
         return Err(ApiError::Forbidden(format!("a {role} may not see the cameras")));
     }
-    Ok(Json(json!({ "cameras": &*state.cameras })))
+    let cameras: Vec<CameraInfo> = state
+        .store
+        .cameras()
+        .await?
+        .into_iter()
+        .filter(|c| c.enabled)
+        .map(|c| CameraInfo {
+            bearing_deg: c.config["bearing_deg"].as_f64().unwrap_or(0.0),
+            fov_deg: c.config["fov_deg"].as_f64().unwrap_or(90.0),
+            id: c.id,
+            name: c.name,
+            lat: c.lat,
+            lon: c.lon,
+        })
+        .collect();
+    Ok(Json(json!({ "cameras": cameras })))
 }
 
 #[derive(Debug, Deserialize)]
