@@ -1,11 +1,13 @@
 //! The sensor vocabulary shared by ingest, store and dashboard: the fixed set of
 //! quantities with their units and plausible ranges, the node registry record, the
-//! decoded message and the dead-letter record.
+//! decoded message and the dead-letter record; the [`standards`] the numbers are judged
+//! by (EAQI bands, EU and WHO limits, noise periods).
 
 mod dead_letter;
 mod message;
 mod node;
 mod quantity;
+pub mod standards;
 
 pub use dead_letter::{DeadLetter, RejectReason};
 pub use message::{Message, Reading};
