@@ -416,6 +416,62 @@ async fn bad_inputs_are_dead_lettered_and_nothing_else_is_lost(setup: Setup) {
     sys.running.shutdown().await.unwrap();
 }
 
+async fn open_data_is_served_to_anyone_without_private_nodes(setup: Setup) {
+    let sys = start(setup, UnknownNodePolicy::Register).await;
+    let publisher = Publisher::connect(sys.mqtt_port, &unique("node")).await;
+    let ts = Utc::now() - chrono::Duration::seconds(60);
+    for (node, seq, values) in [
+        ("s6-test-1", 1, r#"{"pm2_5":12.5,"pm10":20.25,"pressure":1007.5,"laeq":58.4}"#),
+        ("s6-private", 1, r#"{"pm2_5":99.0}"#),
+    ] {
+        publisher.publish(&topic(node), payload(node, seq, ts, values)).await;
+    }
+    publisher.wait_acked(2).await;
+
+    // A Sensor.Community-style data.json of the last five minutes.
+    let data = eventually(Duration::from_secs(10), "the node in data.json", || async {
+        let resp = reqwest::get(format!("{}/data.json", sys.base)).await.ok()?;
+        assert_eq!(resp.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap()), Some("*"));
+        let v: Value = resp.json().await.ok()?;
+        (v.as_array()?.len() == 1).then_some(v)
+    })
+    .await;
+    let record = &data[0];
+    assert_eq!(record["id"], "s6-test-1", "private nodes stay out: {data}");
+    assert_eq!(record["location"]["latitude"], "44.4300");
+    let value = |t: &str| {
+        record["sensordatavalues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["value_type"] == t)
+            .map(|v| v["value"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(value("P2").as_deref(), Some("12.50"));
+    assert_eq!(value("P1").as_deref(), Some("20.25"));
+    assert_eq!(value("noise_LAeq").as_deref(), Some("58.40"));
+    assert_eq!(value("pressure").as_deref(), Some("100750.00"), "pressure in Pa, as Sensor.Community");
+
+    // One node's day as CSV.
+    let day = ts.date_naive();
+    let resp = reqwest::get(format!("{}/api/v1/sensors/s6-test-1/days/{day}.csv", sys.base)).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let csv = resp.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "timestamp,quantity,value,unit");
+    assert_eq!(lines.len(), 5, "{csv}");
+    assert!(lines.iter().any(|l| l.ends_with(",pm2_5,12.5,µg/m³")), "{csv}");
+    for (path, status) in [
+        (format!("/api/v1/sensors/s6-private/days/{day}.csv"), 404),
+        ("/api/v1/sensors/s6-test-1/days/yesterday.csv".to_owned(), 400),
+    ] {
+        let r = reqwest::get(format!("{}{path}", sys.base)).await.unwrap();
+        assert_eq!(r.status(), status, "{path}");
+    }
+    sys.running.shutdown().await.unwrap();
+}
+
 macro_rules! both_setups {
     ($($name:ident),* $(,)?) => {
         mod embedded_sqlite {
@@ -433,4 +489,5 @@ both_setups!(
     mqtt_reading_reaches_the_api,
     airrohr_push_is_ingested,
     bad_inputs_are_dead_lettered_and_nothing_else_is_lost,
+    open_data_is_served_to_anyone_without_private_nodes,
 );

@@ -106,11 +106,17 @@ pub fn app(state: AppState) -> Router {
         .0
         .saturating_mul(4)
         .max(1 << 20);
-    Router::new()
+    // Citizens' routes: open data, readable from any site.
+    let public = Router::new()
         .route("/api/v1/sensors", get(api::sensors::map))
         .route("/api/v1/sensors/{id}", get(api::sensors::one))
         .route("/api/v1/sensors/{id}/readings", get(api::series::readings))
+        .route("/api/v1/sensors/{id}/days/{file}", get(api::open_data::day_csv))
         .route("/api/v1/quantities", get(api::quantities))
+        .route("/data.json", get(api::open_data::data_json))
+        .layer(axum::middleware::map_response(api::open_data::allow_any_origin));
+    Router::new()
+        .merge(public)
         .route("/api/v1/dead-letters", get(api::dead_letters::list))
         .route(
             "/api/v1/push/sensor-community",

@@ -1,6 +1,7 @@
 //! JSON API handlers.
 
 pub mod dead_letters;
+pub mod open_data;
 pub mod push;
 pub mod sensors;
 pub mod series;
