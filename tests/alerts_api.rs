@@ -527,3 +527,23 @@ async fn alerts_go_out_on_mqtt_and_between_processes_sharing_a_database() {
     a.running.shutdown().await.unwrap();
     b.running.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_routes_that_exist() {
+    let sys = start(0).await;
+    let doc = get_json(&format!("{}/api/v1/openapi.json", sys.base)).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for p in ["/api/v1/alerts", "/api/v1/alerts/stream", "/api/v1/session", "/data.json", "/api/v1/sensors/{id}/days/{file}"] {
+        assert!(paths.contains_key(p), "{p} undocumented");
+    }
+    // Every documented GET without path parameters answers something other than 404.
+    for (path, ops) in paths {
+        if ops.get("get").is_none() || path.contains('{') {
+            continue;
+        }
+        let status = reqwest::get(format!("{}{path}", sys.base)).await.unwrap().status();
+        assert_ne!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    sys.running.shutdown().await.unwrap();
+}

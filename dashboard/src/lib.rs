@@ -114,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sensors/{id}/days/{file}", get(api::open_data::day_csv))
         .route("/api/v1/quantities", get(api::quantities))
         .route("/data.json", get(api::open_data::data_json))
+        .route("/api/v1/openapi.json", get(api::openapi))
         .layer(axum::middleware::map_response(api::open_data::allow_any_origin));
     Router::new()
         .merge(public)

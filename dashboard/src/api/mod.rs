@@ -24,6 +24,14 @@ pub async fn quantities() -> Json<serde_json::Value> {
     Json(serde_json::Value::Array(list))
 }
 
+/// `GET /api/v1/openapi.json`: the API described in OpenAPI 3.1.
+pub async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+}
+
 /// Parses an RFC 3339 query parameter.
 pub(crate) fn parse_time(
     name: &str,
