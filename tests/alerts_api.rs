@@ -547,3 +547,21 @@ async fn the_openapi_document_describes_routes_that_exist() {
     }
     sys.running.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_from_a_sequence_number_this_store_never_issued_gets_a_snapshot() {
+    let sys = start(0).await;
+    veghe::users::add(&sys.running.store, "dispatcher", Role::Dispatcher, PASSWORD).await.unwrap();
+    sys.running
+        .alerts
+        .raise(&event(Source::Camera("cam-3".into()), AlertKind::CameraRule, "crowd", Severity::Major, false), Duration::ZERO)
+        .await
+        .unwrap();
+    let d = login(&sys.base, "dispatcher", PASSWORD).await;
+    // A client that followed another database (or one since reset) is far ahead.
+    let mut ws = ws_connect(&sys.base, &d.cookie, Some(1_000_000)).await;
+    let first = next_json(&mut ws, Duration::from_secs(5)).await;
+    assert_eq!(first["type"], "snapshot", "{first}");
+    assert_eq!(first["alerts"].as_array().unwrap().len(), 1);
+    sys.running.shutdown().await.unwrap();
+}

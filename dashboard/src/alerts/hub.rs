@@ -178,7 +178,7 @@ impl AlertHub {
 }
 
 /// What a change in the log means to a client that follows the stream.
-fn event_of(alert: &Alert) -> ChangeEvent {
+pub fn event_of(alert: &Alert) -> ChangeEvent {
     if !alert.state.is_open() {
         ChangeEvent::End
     } else if alert.state == AlertState::New && alert.count == 1 {

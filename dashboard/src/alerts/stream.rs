@@ -12,7 +12,10 @@ use axum::response::Response;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use veghe_alerts::access::{may_view, visible_kinds};
-use veghe_alerts::{ChangeEvent, Role, StreamMessage};
+use veghe_alerts::messages::resume;
+use veghe_alerts::{Resume, Role, StreamMessage};
+
+use super::hub::event_of;
 use veghe_store::AlertQuery;
 
 use crate::auth::Viewer;
@@ -101,30 +104,32 @@ async fn snapshot(state: &AppState, role: Role) -> Result<StreamMessage, String>
 async fn serve(mut socket: WebSocket, state: AppState, role: Role, since: Option<i64>) -> Result<(), String> {
     // Listen before reading the store, so nothing changes unseen in between.
     let mut changes = state.alerts.subscribe();
-    let mut sent_seq = match since {
-        Some(after) if after >= 0 => {
-            let replay = state
+    // The change log is never pruned, so every change after a seq this store issued can
+    // be replayed; a seq it never issued (another database, a reset) gets a snapshot.
+    let latest = state.alerts.store().latest_alert_seq().await.map_err(|e| e.to_string())?;
+    let replay = match resume(since, Some(0), latest) {
+        Resume::Replay { after } => {
+            let changes = state
                 .alerts
                 .store()
                 .alert_changes_since(after, MAX_REPLAY + 1)
                 .await
                 .map_err(|e| e.to_string())?;
-            if replay.len() as u32 > MAX_REPLAY {
-                let snap = snapshot(&state, role).await?;
-                let seq = snap.seq().unwrap_or(after);
-                send(&mut socket, &snap, role).await?;
-                seq
-            } else {
-                let mut seq = after;
-                for alert in replay {
-                    seq = seq.max(alert.seq);
-                    let event = if alert.state.is_open() { ChangeEvent::Update } else { ChangeEvent::End };
-                    send(&mut socket, &StreamMessage::Change { seq: alert.seq, event, alert }, role).await?;
-                }
-                seq
-            }
+            (changes.len() as u32 <= MAX_REPLAY).then_some((after, changes))
         }
-        _ => {
+        Resume::Snapshot => None,
+    };
+    let mut sent_seq = match replay {
+        Some((after, changes)) => {
+            let mut seq = after;
+            for alert in changes {
+                seq = seq.max(alert.seq);
+                let event = event_of(&alert);
+                send(&mut socket, &StreamMessage::Change { seq: alert.seq, event, alert }, role).await?;
+            }
+            seq
+        }
+        None => {
             let snap = snapshot(&state, role).await?;
             let seq = snap.seq().unwrap_or(0);
             send(&mut socket, &snap, role).await?;
