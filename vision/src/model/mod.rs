@@ -66,6 +66,9 @@ impl OutputLayout {
     }
 }
 
+/// The feature-pyramid strides of the anchor-free families here (NanoDet, YOLOX).
+pub(crate) const STRIDES: [u32; 3] = [8, 16, 32];
+
 /// One output tensor of a run, borrowed from the runtime.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputView<'a> {

@@ -5,10 +5,7 @@
 use crate::detection::Detection;
 use crate::error::VisionError;
 use crate::geometry::BBox;
-use crate::model::{dims3, layout_error, DecodeParams, OutputView};
-
-/// NanoDet-m uses strides 8, 16 and 32.
-const STRIDES: [u32; 3] = [8, 16, 32];
+use crate::model::{STRIDES, dims3, layout_error, DecodeParams, OutputView};
 
 /// Decodes one batch item. Outputs are matched by shape, not name: a score tensor has
 /// `num_classes` columns, a distribution tensor `4 * bins`; the stride follows from the

@@ -5,9 +5,7 @@
 use crate::detection::Detection;
 use crate::error::VisionError;
 use crate::geometry::BBox;
-use crate::model::{layout_error, single_output, DecodeParams, OutputView};
-
-const STRIDES: [u32; 3] = [8, 16, 32];
+use crate::model::{STRIDES, layout_error, single_output, DecodeParams, OutputView};
 
 pub fn decode_yolox(
     outputs: &[OutputView<'_>],
